@@ -388,7 +388,11 @@ function onAdvertInMaster(b: StepBuilder, ev: AdvertEvent): void {
 
 function onSetPriority(b: StepBuilder, priority: number): void {
   const d = b.d;
-  const p = clampPriority(priority);
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) return; // not a priority: ignore
+  // RFC 5798 §5.2.4: a router backing up the VR MUST use 1-254 and only the owner uses 255; 0 means "the Master
+  // stopped participating", so a running router never advertises it (it resigns through shutdown/fault instead).
+  // keepalived likewise clamps tracked priorities to 1-254.
+  const p = Math.max(1, Math.min(d.cfg.priority === 255 ? 255 : 254, Math.trunc(priority)));
   if (p === d.priority) return;
   d.priority = p;
   // Skew_Time depends on Priority (RFC 5798 §6.1): recompute. A running Master_Down_Timer keeps its deadline; the
