@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerCheck } from './check.js';
 
 /**
  * The `vipd` command. Each subcommand lives in its own module and registers itself here;
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .description('VRRP daemon for Linux (VRRPv2/v3, IPv4/IPv6), a drop-in for keepalived\'s VRRP side')
     .version(`vipd ${VERSION}`, '-v, --version', 'print the version and exit')
     .showHelpAfterError();
+  registerCheck(program);
   return program;
 }
 
