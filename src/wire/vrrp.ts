@@ -231,7 +231,7 @@ export function decodeVrrp(
     authType = msg[4]!;
     interval = msg[5]!;
     if (authType > AUTH_AH) return reject('auth_type_invalid', `auth type ${authType}`);
-    authData = msg.slice(16 + 4 * count, 24 + 4 * count);
+    authData = msg.slice(8 + 4 * count, 16 + 4 * count);
   } else {
     interval = ((msg[4]! & 0x0f) << 8) | msg[5]!;
   }
