@@ -1,0 +1,41 @@
+/**
+ * Process-level timing aids for the daemon: SCHED_FIFO and locked memory (keepalived's
+ * vrrp_rt_priority / vrrp_no_swap). Errors are SysErrors with errno names.
+ */
+import { K, native, wrapError } from './native.js';
+
+/** Switch this process to SCHED_FIFO at `priority` (1-99). */
+export function setRealtimePriority(priority: number): void {
+  try {
+    native().setScheduler(K('SCHED_FIFO'), priority);
+  } catch (e) {
+    throw wrapError(`set SCHED_FIFO priority ${priority}`, e);
+  }
+}
+
+/** Back to the normal scheduler. */
+export function setNormalScheduling(): void {
+  try {
+    native().setScheduler(K('SCHED_OTHER'), 0);
+  } catch (e) {
+    throw wrapError('set SCHED_OTHER', e);
+  }
+}
+
+/** mlockall(MCL_CURRENT | MCL_FUTURE): keep the daemon out of swap. */
+export function lockMemory(): void {
+  try {
+    native().mlockall(K('MCL_CURRENT') | K('MCL_FUTURE'));
+  } catch (e) {
+    throw wrapError('lock memory (mlockall)', e);
+  }
+}
+
+/** Interface index by name, or 0 when absent. */
+export function ifNameToIndex(name: string): number {
+  return native().ifNameToIndex(name);
+}
+
+export function ifIndexToName(index: number): string | null {
+  return native().ifIndexToName(index);
+}
