@@ -325,7 +325,7 @@ class Interpreter {
         case 'static_rules': {
           const b = this.needBlock(st);
           const list = st.keyword === 'static_routes' ? this.cfg.staticRoutes : this.cfg.staticRules;
-          if (b) for (const s of b) list.push(this.route(s, st.keyword === 'static_rules'));
+          if (b) for (const s of b) list.push(this.route(s, st.keyword === 'static_rules', false));
           break;
         }
         case 'net_namespace':
@@ -945,7 +945,7 @@ class Interpreter {
     return va;
   }
 
-  private route(s: Stmt, isRule: boolean): VirtualRoute {
+  private route(s: Stmt, isRule: boolean, track = true): VirtualRoute {
     this.noBlock(s);
     const words = [s.key, ...s.args].map((t) => t.text);
     const r: VirtualRoute = { text: words.join(' '), dest: null, family: null, dev: null, table: null, noTrack: false, src: pos(s) };
@@ -1005,6 +1005,12 @@ class Interpreter {
       this.err(s, `${isRule ? 'virtual_rules' : 'virtual_routes'}: unexpected '${w}'`);
     }
     if (!isRule && r.dest === null) this.err(s, `virtual_routes: no destination in '${r.text}'`);
+    else if (!isRule && r.dev === null && !r.noTrack && track) {
+      this.err(s, `virtual_routes: route ${r.dest} has no 'dev', so it cannot be tracked (keepalived reports this too); add 'dev IF' or 'no_track'`);
+    }
+    if (isRule && !words.some((w) => w === 'priority' || w === 'preference' || w === 'pref')) {
+      this.err(s, `virtual_rules: rule '${r.text}' has no 'priority'; the kernel would pick one, which is probably not what you want`);
+    }
     return r;
   }
 
@@ -1676,6 +1682,10 @@ class Interpreter {
         this.err(inst.auth.src, `${where}: VRRPv3 does not support authentication; ignored`);
         inst.auth = null;
       }
+      if (inst.auth && inst.auth.type === 'AH' && inst.state === 'MASTER') {
+        this.err(inst.auth.src, `${where}: an initial state MASTER is incompatible with AH authentication; using BACKUP`);
+        inst.state = 'BACKUP';
+      }
       // Unicast forces adverts on the parent of a VMAC.
       if (inst.useVmac !== false) {
         if (inst.useVmac === '') inst.useVmac = `${g.vmacPrefix}.${inst.virtualRouterId}`;
@@ -1721,6 +1731,7 @@ class Interpreter {
       kept.push(inst);
     }
     this.cfg.instances = kept;
+    this.scriptSecurity();
 
     // Sync groups.
     const byName = new Map(kept.map((i) => [i.name, i]));
@@ -1746,6 +1757,19 @@ class Interpreter {
       }
       if (grp.instances.length === 1) this.warn(grp.src, `${where} has only 1 instance; a sync group of one is probably not what you want`);
       this.cfg.syncGroups.push(grp);
+    }
+  }
+
+  /** keepalived refuses (`-t` exits with its security code) to run scripts without enable_script_security. */
+  private scriptSecurity(): void {
+    const g = this.cfg.global;
+    if (g.enableScriptSecurity) return;
+    const first: SourcePos | undefined =
+      this.cfg.scripts[0]?.src ??
+      this.cfg.instances.flatMap((i) => Object.values(i.notify).filter((n): n is NotifyScript => n !== null))[0]?.src ??
+      this.cfg.syncGroups.flatMap((i) => Object.values(i.notify).filter((n): n is NotifyScript => n !== null))[0]?.src;
+    if (first) {
+      this.warn(first, 'scripts are configured but enable_script_security is not set in global_defs; keepalived -t reports a SECURITY VIOLATION for this');
     }
   }
 
