@@ -941,6 +941,11 @@ class Interpreter {
       }
     }
     if (va.family === 6 && va.prefix === 128 && va.preferredLft === null) va.preferredLft = 0;
+    const dup = list.find((o) => o.address === va.address && (o.dev ?? '') === (va.dev ?? ''));
+    if (dup) {
+      this.warn(s, `${where}: ${va.address} is already listed at line ${dup.src.line}; this one is ignored`);
+      return null;
+    }
     list.push(va);
     return va;
   }
