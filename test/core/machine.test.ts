@@ -450,6 +450,28 @@ describe('RFC 5798 §6.4.3 Master', () => {
     assert.equal(step(m, advert('192.0.2.11', 255), 1 * S).state.state, 'backup');
   });
 
+  test('RFC 3768 §6.4.3 Master (v2): a higher priority or an equal priority from a higher address -> Backup with the v2 down timer', () => {
+    const m = master(cfg({ priority: 100, primaryAddress: ip('192.0.2.10') }));
+    const r = step(m, advert('192.0.2.20', 200), 10 * S);
+    assert.equal(r.state.state, 'backup');
+    assert.equal(onlyTimer(r.actions).at, 10 * S + 3_609_375, 'v2: 3 x 1 s + (256 - 100)/256 s');
+    assert.equal(r.state.masterAdverIntervalUs, 1 * S);
+    assert.equal(step(m, advert('192.0.2.20', 100), 10 * S).state.state, 'backup');
+    assert.equal(step(m, advert('192.0.2.9', 100), 10 * S).state.state, 'master');
+  });
+
+  test('RFC 9568 erratum 8301: the core also ignores an advert event with interval 0, negative or non-integer (defence in depth)', () => {
+    const b = backup(cfg3({ priority: 100 }));
+    const m = master(cfg3({ priority: 100 }));
+    for (const intervalCs of [0, -100, 1.5, NaN]) {
+      for (const s of [b, m]) {
+        const r = step(s, advert('192.0.2.20', 200, intervalCs), 1 * S);
+        assert.equal(r.state, s, `interval ${intervalCs} in ${s.state}`);
+        assert.deepEqual(r.actions, []);
+      }
+    }
+  });
+
   test('§6.4.2 -> §6.4.3 round trip: the backup that took over yields again to the returning higher master', () => {
     let s = backup(cfg3({ priority: 100 }));
     s = fire(s).state;
