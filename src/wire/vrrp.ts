@@ -222,6 +222,8 @@ export function decodeVrrp(
   }
   // MUST discard unknown types (RFC 5798 §5.2.2).
   if (type !== ADVERT_TYPE) return reject('type', `type ${type}, expected 1 (advertisement)`);
+  // RFC 5798 §5.2.3: VRID is 1-255; 0 can never be configured (and could not be re-encoded).
+  if (msg[1] === 0) return reject('vrid', 'VRID 0 is outside 1-255');
   // RFC 9568 erratum 8299: a count of 0 is ignored.
   if (count === 0) return reject('address_count', 'count of addresses is 0');
   let interval: number;
