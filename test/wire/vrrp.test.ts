@@ -214,6 +214,14 @@ describe('RFC 5798 §7.1 / RFC 3768 §7.1 receive checks (decode)', () => {
       rejected(dec4(fixChecksum(m2, 'v2')), 'type');
     }
   });
+  it('RFC 5798 §5.2.3: VRID 0 is outside 1-255 and can never be configured (vrid)', () => {
+    const m = enc(v3());
+    m[1] = 0;
+    rejected(dec4(fixChecksum(m, 'pseudo4')), 'vrid', /VRID 0/);
+    const m2 = enc(v2());
+    m2[1] = 0;
+    rejected(dec4(fixChecksum(m2, 'v2')), 'vrid');
+  });
   it('RFC 9568 erratum 8299: a count of 0 addresses is ignored (address_count)', () => {
     const m = enc(v3()).slice(0, 8);
     m[3] = 0;
