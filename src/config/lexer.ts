@@ -335,7 +335,8 @@ export class Lexer {
           }
         }
       } else {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i + 1, i + 257));
+        // keepalived expands the bare form only when the name is followed by white space or the end of the line.
+        const m = /^[A-Za-z_][A-Za-z0-9_]*(?=[\s]|$)/.exec(s.slice(i + 1, i + 258));
         if (m) {
           name = m[0];
           end = i + 1 + name.length;

@@ -870,6 +870,8 @@ class Interpreter {
           if (v === null) break;
           if (ip.family === 6) {
             this.err(w, `${where}: 'brd' is for IPv4 addresses only; ignored`);
+          } else if ((v === '+' || v === '-') && prefix === 32) {
+            this.err(w, `${where}: 'brd ${v}' needs a prefix shorter than /32 (${first}); ignored`);
           } else if (v === '+' || v === '-' || parseIp(v)?.family === 4) va.brd = v;
           else this.err(w, `${where}: invalid broadcast address '${v}' (an IPv4 address, + or -); ignored`);
           break;
@@ -1095,6 +1097,10 @@ class Interpreter {
         else {
           this.err(s, `${kind} ${s.keyword}: unknown option '${w}'; ignored`);
         }
+      }
+      if (!bad && out.some((o) => o.name === ref.name)) {
+        this.err(s, `${kind}: ${ref.name} is listed twice; the second is ignored`);
+        continue;
       }
       if (!bad) out.push(ref);
     }
@@ -1781,10 +1787,6 @@ class Interpreter {
   private strictCorrections(d: Draft, where: string): void {
     const inst = d.inst;
     const gv = d.given;
-    if (inst.unicastPeers.length > 0) {
-      this.err(inst.unicastPeers[0]!.src, `${where}: unicast_peer is not allowed in strict mode (vrrp_strict); peers ignored`);
-      inst.unicastPeers = [];
-    }
     if (inst.state === 'MASTER' && inst.priority !== 255) {
       this.err(inst.src, `${where}: strict mode: state MASTER needs priority 255 (address owner); using BACKUP`);
       inst.state = 'BACKUP';
