@@ -100,6 +100,10 @@ export function formatIPv6(b: Uint8Array, off = 0): string {
     i = j;
   }
   const hex = (x: number) => x.toString(16);
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+    return `::ffff:${formatIPv4(b, off + 12)}`;
+  }
   if (bestStart < 0) return w.map(hex).join(':');
   const head = w.slice(0, bestStart).map(hex).join(':');
   const tail = w.slice(bestStart + bestLen).map(hex).join(':');
@@ -113,6 +117,42 @@ export function formatIP(family: Family, b: Uint8Array, off = 0): string {
 /** fe80::/10 */
 export function isIPv6LinkLocal(b: Uint8Array, off = 0): boolean {
   return b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
+}
+
+/** 169.254.0.0/16 */
+export function isIPv4LinkLocal(b: Uint8Array, off = 0): boolean {
+  return b[off] === 169 && b[off + 1] === 254;
+}
+
+/** Link-local of either family, judged by length (4 or 16 bytes). */
+export function isLinkLocal(b: Uint8Array): boolean {
+  return b.length === 4 ? isIPv4LinkLocal(b) : b.length === 16 && isIPv6LinkLocal(b);
+}
+
+/** 224.0.0.0/4 or ff00::/8, judged by length. */
+export function isMulticast(b: Uint8Array): boolean {
+  return b.length === 4 ? (b[0]! & 0xf0) === 0xe0 : b.length === 16 && b[0] === 0xff;
+}
+
+/** Parse "address/len" (len optional: defaults to the full length), or null. */
+export function parsePrefix(text: string): { family: Family; bytes: Uint8Array; prefixlen: number } | null {
+  const slash = text.indexOf('/');
+  const ip = parseIP(slash >= 0 ? text.slice(0, slash) : text);
+  if (!ip) return null;
+  const max = ip.family === 4 ? 32 : 128;
+  if (slash < 0) return { ...ip, prefixlen: max };
+  const lenText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText)) return null;
+  const prefixlen = Number(lenText);
+  if (prefixlen > max) return null;
+  return { ...ip, prefixlen };
+}
+
+/** Equal bytes (and length). */
+export function sameAddr(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Unsigned network-order comparison of two equal-length addresses: <0, 0, >0. */

@@ -390,7 +390,7 @@ export function parseMessages(buf: Uint8Array, len = buf.length): NlMessage[] {
 export function parseAttrs(body: Uint8Array, start: number): Map<number, Uint8Array> {
   const m = new Map<number, Uint8Array>();
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  let off = start;
+  let off = Number.isInteger(start) && start >= 0 ? start : body.length;
   while (off + 4 <= body.length) {
     const alen = dv.getUint16(off, LE);
     const type = dv.getUint16(off + 2, LE) & 0x3fff;
@@ -424,12 +424,12 @@ export function parseError(msg: NlMessage): NlError | null {
   const b = msg.body;
   if (b.length < 4) return null;
   const err = new DataView(b.buffer, b.byteOffset, 4).getInt32(0, LE);
-  const res: NlError = { errno: -err };
+  const res: NlError = { errno: err === 0 ? 0 : -err };
   if (msg.flags & NLM_F_ACK_TLVS && b.length >= 4 + NLMSG_HDRLEN) {
     let tlvStart = 4 + NLMSG_HDRLEN;
     if (!(msg.flags & NLM_F_CAPPED)) {
       const origLen = new DataView(b.buffer, b.byteOffset + 4, 4).getUint32(0, LE);
-      tlvStart = 4 + ((origLen + 3) & ~3);
+      tlvStart = 4 + Math.ceil(origLen / 4) * 4;
     }
     if (tlvStart <= b.length) {
       const text = strOf(parseAttrs(b, tlvStart).get(NLMSGERR_ATTR_MSG));
