@@ -28,8 +28,8 @@ export interface LexLine {
   line: number;
 }
 
-const DEFAULT_MAX_FILE = 16 * 1024 * 1024;
-const DEFAULT_MAX_TOTAL = 32 * 1024 * 1024;
+const DEFAULT_MAX_FILE = 2 * 1024 * 1024;
+const DEFAULT_MAX_TOTAL = 4 * 1024 * 1024;
 const DEFAULT_MAX_DEPTH = 32;
 /** Longest line a variable expansion may produce. */
 const MAX_EXPANSION = 1024 * 1024;

@@ -320,9 +320,9 @@ export interface KeepalivedConfig {
 export interface ParseOptions {
   /** `-i ID`: selects `@ID` lines and skips `@^ID` lines. Default: the short host name. */
   instanceId?: string;
-  /** Per-file size limit in bytes (default 16 MiB); bigger files are refused with an error. */
+  /** Per-file size limit in bytes (default 2 MiB); bigger files are refused with an error. */
   maxFileBytes?: number;
-  /** Limit on all bytes read through includes together (default 32 MiB). */
+  /** Limit on all bytes read through includes together (default 4 MiB). */
   maxTotalBytes?: number;
   /** Nesting limit for `include` (default 32). */
   maxIncludeDepth?: number;

@@ -69,8 +69,17 @@ function run(path: string, text: string | undefined, opts: ParseOptions): ParseR
     diagnostics.push({ severity: 'error', file: path, line: 0, message: `internal error while reading the configuration: ${msg}` });
     usable = false;
   }
+  if (diagnostics.length > MAX_DIAGNOSTICS) {
+    const extra = diagnostics.length - MAX_DIAGNOSTICS;
+    const errors = diagnostics.slice(MAX_DIAGNOSTICS).filter((d) => d.severity === 'error').length;
+    diagnostics.length = MAX_DIAGNOSTICS;
+    diagnostics.push({ severity: errors > 0 ? 'error' : 'warning', file: path, line: 1, message: `${extra} more diagnostics (${errors} errors) not shown` });
+  }
   return { config, diagnostics, usable };
 }
+
+/** Most diagnostics reported for one configuration; the rest are summarised in one line. */
+const MAX_DIAGNOSTICS = 1000;
 
 export function defaultGarp(): GarpSettings {
   return {
@@ -183,6 +192,7 @@ interface GroupDraft {
 class Interpreter {
   declaredInstances = 0;
   private drafts: Draft[] = [];
+  private readonly draftNames = new Set<string>();
   private groupDrafts: GroupDraft[] = [];
   private lvsNoticed = false;
   private globalSeen: Partial<GarpSettings> = {};
@@ -1117,7 +1127,7 @@ class Interpreter {
     if (st.args.length > 1) this.warn(st, `vrrp_instance ${name}: extra words after the name ignored`);
     const b = this.needBlock(st);
     if (!b) return;
-    if (this.drafts.some((d) => d.inst.name === name)) {
+    if (this.draftNames.has(name)) {
       this.err(st, `vrrp_instance ${name} is already defined; this one is ignored`);
       return;
     }
@@ -1465,6 +1475,7 @@ class Interpreter {
       }
     }
     this.drafts.push(d);
+    this.draftNames.add(name);
   }
 
   private unicastPeer(p: Stmt, inst: VrrpInstance, where: string): void {
@@ -1623,6 +1634,7 @@ class Interpreter {
     if (!this.garpLowerPrioRepeatGiven) g.garp.lowerPrioRepeat = g.garp.masterRepeat;
     void this.globalSeen;
     const kept: VrrpInstance[] = [];
+    const byRouter = new Map<string, VrrpInstance[]>();
     for (const d of this.drafts) {
       const inst = d.inst;
       const where = `vrrp_instance ${inst.name}`;
@@ -1731,7 +1743,9 @@ class Interpreter {
       for (const s of gv.trackFileStmts) inst.trackFiles.push(...this.resolveRefs(this.trackRefs(s, 254, `${where} track_file`), 'file', where));
       for (const s of gv.trackProcessStmts) inst.trackProcesses.push(...this.resolveRefs(this.trackRefs(s, 254, `${where} track_process`), 'process', where));
       // Duplicate VRID on one interface and family.
-      const clash = kept.find((o) => sameRouter(o, inst, g));
+      const rkey = `${inst.virtualRouterId}/${inst.family}/${inst.interface ?? ''}`;
+      const sameKey = byRouter.get(rkey) ?? [];
+      const clash = sameKey.find((o) => sameRouter(o, inst, g));
       if (clash) {
         this.err(
           inst.src,
@@ -1740,6 +1754,8 @@ class Interpreter {
         continue;
       }
       kept.push(inst);
+      sameKey.push(inst);
+      byRouter.set(rkey, sameKey);
     }
     this.cfg.instances = kept;
     this.scriptSecurity();

@@ -60,7 +60,18 @@ export function buildTree(lines: LexLine[], diags: Diagnostic[]): Stmt[] {
     }
     flush();
   }
-  for (let k = stack.length - 1; k >= 1; k--) {
+  // Unclosed blocks, innermost first; a runaway file reports the first ten and a count.
+  const unclosed = stack.length - 1;
+  if (unclosed > 10) {
+    const outer = stack[1]!.owner;
+    diags.push({
+      severity: 'error',
+      file: outer?.file ?? lines[0]?.file ?? '',
+      line: outer?.line ?? lines[0]?.line ?? 0,
+      message: `${unclosed} blocks are never closed (missing '}'), the outermost opened here; only the innermost 10 are listed`,
+    });
+  }
+  for (let k = stack.length - 1; k >= Math.max(1, stack.length - 10); k--) {
     const owner = stack[k]!.owner;
     const last = lines[lines.length - 1];
     const where = owner ? { file: owner.file, line: owner.line } : { file: last?.file ?? '', line: last?.line ?? 0 };
