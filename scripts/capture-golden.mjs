@@ -48,6 +48,14 @@ const CASES = [
     note: 'VRRPv2, PASS authentication with a 6-character password (zero padded to 8 bytes), three VIPs, 2 s interval',
   },
   {
+    name: 'v3-ipv4-owner',
+    version: 3, family: 4, vrid: 50, priority: 255, advertInt: '1',
+    vips: ['192.0.2.150'],
+    // keepalived removes configured VIPs at startup, so a VIP equal to the interface's only address would leave it
+    // in FAULT ("no IPv4 address"); the advert of an owner is the same either way: priority 255.
+    note: 'VRRPv3 over IPv4 at the owner priority 255, one VIP, 100 cs interval',
+  },
+  {
     name: 'v3-ipv4-1vip',
     version: 3, family: 4, vrid: 30, priority: 100, advertInt: '1',
     vips: ['192.0.2.130'],

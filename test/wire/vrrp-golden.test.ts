@@ -87,7 +87,7 @@ function expectedAdvert(fx: Fixture): Advert {
 }
 
 describe('golden packets from keepalived 2.2.7', () => {
-  it('the fixture set covers v2 none/PASS, v3 IPv4 in both checksum forms, v3 IPv6, several VIP counts and priority 0', () => {
+  it('the fixture set covers v2 none/PASS, v3 IPv4 in both checksum forms, v3 IPv6, several VIP counts, priority 0 and 255', () => {
     const has = (p: (f: Fixture) => boolean) => fixtures.some(p);
     assert.ok(fixtures.length >= 10, `${fixtures.length} fixtures`);
     assert.ok(has((f) => f.expected.version === 2 && f.expected.authType === 0));
@@ -97,6 +97,7 @@ describe('golden packets from keepalived 2.2.7', () => {
     assert.ok(has((f) => f.family === 6 && f.expected.addresses[0]!.startsWith('fe80:')));
     assert.ok(has((f) => f.family === 6 && f.expected.addresses.length >= 2));
     assert.ok(has((f) => f.expected.priority === 0));
+    assert.ok(has((f) => f.expected.priority === 255));
     assert.ok(new Set(fixtures.map((f) => f.expected.addresses.length)).size >= 3, 'several VIP counts');
     for (const f of fixtures) {
       assert.match(f.keepalived, /v2\.2\.7/, `${f.name}: captured from keepalived 2.2.7`);
