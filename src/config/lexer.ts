@@ -273,6 +273,14 @@ export class Lexer {
     const expanded = this.expand(body, file, line);
     if (expanded === null) return;
     for (const piece of expanded.split('\n')) {
+      // An include's glob may hold {a,b}: split such a line on white space only.
+      const inc = /^\s*(include[a-z]?)\s+(.*)$/.exec(piece);
+      if (inc && INCLUDE_KEYWORDS.has(inc[1]!)) {
+        const args = inc[2]!.trim().split(/\s+/).filter(Boolean);
+        const toks: Token[] = [inc[1]!, ...args].map((t) => ({ text: t.replace(/^(["'])(.*)\1$/, '$2'), quoted: false, file, line }));
+        this.include(toks, file, line);
+        continue;
+      }
       const tokens = tokenize(piece, file, line, this.diags);
       if (tokens.length === 0) continue;
       this.tokenCount += tokens.length;
