@@ -473,6 +473,12 @@ static napi_value js_mlockall(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+static napi_value js_munlockall(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (munlockall() < 0) return throw_errno(env, "munlockall", errno);
+  return undef(env);
+}
+
 static napi_value js_errno_name(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int32_t e;
@@ -537,6 +543,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "ifIndexToName", js_if_indextoname);
   set_fn(env, exports, "setScheduler", js_sched);
   set_fn(env, exports, "mlockall", js_mlockall);
+  set_fn(env, exports, "munlockall", js_munlockall);
   set_fn(env, exports, "errnoName", js_errno_name);
   set_fn(env, exports, "strerror", js_strerror);
 
@@ -557,7 +564,7 @@ static napi_value init(napi_env env, napi_value exports) {
   K(SOL_NETLINK) K(NETLINK_ROUTE) K(NETLINK_ADD_MEMBERSHIP) K(NETLINK_DROP_MEMBERSHIP) K(NETLINK_NO_ENOBUFS)
   K(NETLINK_EXT_ACK) K(NETLINK_GET_STRICT_CHK) K(NETLINK_CAP_ACK)
   K(MSG_TRUNC) K(MSG_CTRUNC) K(MSG_PEEK) K(MSG_DONTWAIT)
-  K(SCHED_FIFO) K(SCHED_RR) K(SCHED_OTHER) K(MCL_CURRENT) K(MCL_FUTURE)
+  K(SCHED_FIFO) K(SCHED_RR) K(SCHED_OTHER) K(MCL_CURRENT) K(MCL_FUTURE) K(MCL_ONFAULT)
   K(UV_READABLE) K(UV_WRITABLE)
   K(EAGAIN) K(ENOBUFS) K(EINTR)
   K(IF_NAMESIZE)

@@ -38,6 +38,7 @@ export interface NativeAddon {
   ifIndexToName(index: number): string | null;
   setScheduler(policy: number, priority: number): void;
   mlockall(flags: number): void;
+  munlockall(): void;
   errnoName(errno: number): string;
   strerror(errno: number): string;
   constants: Record<string, number>;

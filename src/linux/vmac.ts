@@ -146,9 +146,10 @@ export class VmacManager {
       if (req.family === 4) {
         this.takeParent(req.parent, touched);
         parentRefTaken = true;
-        rpTaken = true;
-        await this.takeRpFilter(touched);
       }
+      // keepalived does the rp_filter adjustment for VMACs of both families.
+      rpTaken = true;
+      await this.takeRpFilter(touched);
       if (!link.up) await this.rtnl.setLinkUp(link.ifindex, true, name);
       if (req.family === 6 && req.linkLocal !== false) await this.addLinkLocal(vmac, parent, req.linkLocal);
     } catch (e) {
@@ -268,24 +269,22 @@ export class VmacManager {
         }
       }
     }
-    if (vmac.family === 4) {
-      if (this.dropParentRef(vmac.parent)) {
-        for (const s of ['arp_ignore', 'arp_filter']) {
-          try {
-            this.sysctl.restore(confKey(4, vmac.parent, s));
-          } catch (e) {
-            errors.push(e as Error);
-          }
+    if (vmac.family === 4 && this.dropParentRef(vmac.parent)) {
+      for (const s of ['arp_ignore', 'arp_filter']) {
+        try {
+          this.sysctl.restore(confKey(4, vmac.parent, s));
+        } catch (e) {
+          errors.push(e as Error);
         }
       }
-      this.rpFilterRefs--;
-      if (this.rpFilterRefs === 0) {
-        for (const k of this.rpFilterKeys.splice(0).reverse()) {
-          try {
-            this.sysctl.restore(k);
-          } catch (e) {
-            errors.push(e as Error);
-          }
+    }
+    this.rpFilterRefs--;
+    if (this.rpFilterRefs === 0) {
+      for (const k of this.rpFilterKeys.splice(0).reverse()) {
+        try {
+          this.sysctl.restore(k);
+        } catch (e) {
+          errors.push(e as Error);
         }
       }
     }

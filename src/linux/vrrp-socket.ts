@@ -14,7 +14,7 @@
  */
 import { formatIP } from '../wire/inet.js';
 import { K, SysError, errnoError, native, wrapError, type SocketHandle } from './native.js';
-import { CmsgWriter, forEachCmsg, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
+import { CmsgWriter, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
 
 export const VRRP_PROTOCOL = 112;
 export const VRRP_GROUP4 = Uint8Array.of(224, 0, 0, 18);
@@ -79,11 +79,20 @@ export class VrrpSocket {
   private readonly group: Uint8Array;
   // Constants looked up once.
   private readonly c: Record<string, number>;
+  private readonly cmsgHdr: number;
+  private readonly cmsgAlign: number;
+  private readonly cmsgLevelOff: number;
+  private readonly cmsgTypeOff: number;
 
   private constructor(family: 4 | 6, h: SocketHandle) {
     this.family = family;
     this.h = h;
     this.c = this.n.constants;
+    this.cmsgHdr = K('SIZEOF_CMSGHDR');
+    this.cmsgAlign = K('CMSG_ALIGN');
+    // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
+    this.cmsgLevelOff = this.cmsgHdr - 8;
+    this.cmsgTypeOff = this.cmsgHdr - 4;
     const alen = family === 4 ? 4 : 16;
     this.pkt = {
       family,
@@ -262,6 +271,7 @@ export class VrrpSocket {
     }
   }
 
+  /** Walk the control messages without allocating (the hot path runs this per packet). */
   private parseV4Meta(clen: number): void {
     const pkt = this.pkt;
     const d = pkt.data;
@@ -272,16 +282,23 @@ export class VrrpSocket {
     }
     const c = this.c;
     const cdv = this.cdv;
-    const cbuf = this.cbuf;
-    forEachCmsg(cbuf, clen, (level, type, off, len) => {
-      if (level !== c.IPPROTO_IP) return;
-      if (type === c.IP_PKTINFO && len >= 12) {
-        pkt.ifindex = cdv.getInt32(off, true);
-        pkt.dst.set(cbuf.subarray(off + 8, off + 12));
-      } else if (type === c.IP_TTL && len >= 4) {
-        pkt.ttlOrHopLimit = cdv.getInt32(off, true);
+    const hdr = this.cmsgHdr;
+    for (let off = 0; off + hdr <= clen; ) {
+      const len = cdv.getUint32(off, true);
+      if (len < hdr || off + len > clen) break;
+      const level = cdv.getInt32(off + this.cmsgLevelOff, true);
+      const type = cdv.getInt32(off + this.cmsgTypeOff, true);
+      const data = off + hdr;
+      if (level === c.IPPROTO_IP) {
+        if (type === c.IP_PKTINFO && len - hdr >= 12) {
+          pkt.ifindex = cdv.getInt32(data, true);
+          pkt.dst.set(this.cbuf.subarray(data + 8, data + 12));
+        } else if (type === c.IP_TTL && len - hdr >= 4) {
+          pkt.ttlOrHopLimit = cdv.getInt32(data, true);
+        }
       }
-    });
+      off += (len + this.cmsgAlign - 1) & ~(this.cmsgAlign - 1);
+    }
   }
 
   private parseV6Meta(alen: number, clen: number): void {
@@ -291,16 +308,23 @@ export class VrrpSocket {
     pkt.dst.fill(0);
     const c = this.c;
     const cdv = this.cdv;
-    const cbuf = this.cbuf;
-    forEachCmsg(cbuf, clen, (level, type, off, len) => {
-      if (level !== c.IPPROTO_IPV6) return;
-      if (type === c.IPV6_PKTINFO && len >= 20) {
-        pkt.dst.set(cbuf.subarray(off, off + 16));
-        pkt.ifindex = cdv.getUint32(off + 16, true);
-      } else if (type === c.IPV6_HOPLIMIT && len >= 4) {
-        pkt.ttlOrHopLimit = cdv.getInt32(off, true);
+    const hdr = this.cmsgHdr;
+    for (let off = 0; off + hdr <= clen; ) {
+      const len = cdv.getUint32(off, true);
+      if (len < hdr || off + len > clen) break;
+      const level = cdv.getInt32(off + this.cmsgLevelOff, true);
+      const type = cdv.getInt32(off + this.cmsgTypeOff, true);
+      const data = off + hdr;
+      if (level === c.IPPROTO_IPV6) {
+        if (type === c.IPV6_PKTINFO && len - hdr >= 20) {
+          pkt.dst.set(this.cbuf.subarray(data, data + 16));
+          pkt.ifindex = cdv.getUint32(data + 16, true);
+        } else if (type === c.IPV6_HOPLIMIT && len - hdr >= 4) {
+          pkt.ttlOrHopLimit = cdv.getInt32(data, true);
+        }
       }
-    });
+      off += (len + this.cmsgAlign - 1) & ~(this.cmsgAlign - 1);
+    }
   }
 
   close(): void {

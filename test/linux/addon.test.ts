@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { K, native, SysError, errnoError } from '../../src/linux/native.js';
@@ -86,4 +87,41 @@ test('cmsg writer and reader agree', { skip }, () => {
     [K('IPPROTO_IP'), K('IP_TTL'), 4],
   ]);
   assert.equal(v.length, cmsgSpace(12) + cmsgSpace(4));
+});
+
+test('a closed socket releases its poll handle: the process can exit', { skip }, () => {
+  const nativeUrl = new URL('../../src/linux/native.js', import.meta.url).href;
+  const code = `
+    const { native, K } = await import(${JSON.stringify(nativeUrl)});
+    const n = native();
+    const h = n.socket(K('AF_INET'), K('SOCK_DGRAM'), 0);
+    n.poll(h, K('UV_READABLE'), () => {});
+    setTimeout(() => { n.close(h); console.log('closed'); }, 50);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.error, undefined, 'exited by itself (no live poll handle)');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'closed');
+});
+
+test('SCHED_FIFO and mlockall (in a child process, which must still exit cleanly)', { skip: skip || (process.getuid?.() !== 0 ? 'needs root' : false) }, () => {
+  const procUrl = new URL('../../src/linux/process.js', import.meta.url).href;
+  const code = `
+    import { readFileSync } from 'node:fs';
+    const p = await import(${JSON.stringify(procUrl)});
+    p.setRealtimePriority(10);
+    const policy = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[38]; // field 41 (policy); fields after the comm start at 3
+    p.lockMemory();
+    const locked = /VmLck:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1];
+    p.setNormalScheduling();
+    let err = null;
+    try { p.setRealtimePriority(1000); } catch (e) { err = e.code + ' ' + e.message; }
+    console.log(JSON.stringify({ policy, locked: Number(locked), err }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.policy, '1', 'SCHED_FIFO');
+  assert.ok(out.locked > 0, 'memory locked');
+  assert.match(out.err, /^EINVAL set SCHED_FIFO priority 1000: /);
 });

@@ -196,8 +196,14 @@ const ops: Record<string, (a: Args) => unknown> = {
       family: a.family as 4 | 6,
       name: a.name as string | undefined,
       mac: a.mac ? parseMac(String(a.mac))! : undefined,
+      disableIpv6: a.disableIpv6 as boolean | undefined,
     });
     return { name: v.name, ifindex: v.ifindex, created: v.created, linkLocal: v.linkLocal ? formatIP(6, v.linkLocal) : null };
+  },
+  async linkUp(a) {
+    await r().setLinkUp(ifindex(a.name), a.up as boolean);
+    const l = await r().getLink(String(a.name));
+    return { up: l!.up, operstate: l!.operstate };
   },
   async vmacRelease(a) {
     await vmacs!.release(String(a.name));

@@ -85,6 +85,21 @@ test('rtnetlink, VMAC and sysctls in a namespace', { skip: skip ?? false, timeou
       lab.ip(A, 'link del vrrp.9');
     });
 
+    await t.test('a macvlan of the name on another parent is recreated; disable_ipv6; link down/up', async () => {
+      lab.ip(A, 'link add eth9 type veth peer name eth9p');
+      lab.ip(A, 'link add link eth9 name vrrp.12 type macvlan mode private');
+      const v = await a.call<{ created: boolean }>('vmacEnsure', { parent: 'eth0', vrid: 12, family: 4, disableIpv6: true });
+      assert.equal(v.created, true);
+      assert.match(lab.ip(A, '-d link show vrrp.12'), /vrrp\.12@eth0/);
+      assert.equal(sys('net/ipv6/conf/vrrp.12/disable_ipv6'), '1');
+      assert.deepEqual(await a.call('linkUp', { name: 'vrrp.12', up: false }), { up: false, operstate: 'down' });
+      assert.doesNotMatch(lab.ip(A, 'link show vrrp.12'), /[<,]UP[,>]/);
+      assert.equal((await a.call<{ up: boolean }>('linkUp', { name: 'vrrp.12', up: true })).up, true);
+      await a.call('vmacRelease', { name: 'vrrp.12' });
+      assert.doesNotMatch(lab.ip(A, 'link show'), /vrrp\.12/);
+      lab.ip(A, 'link del eth9');
+    });
+
     await t.test('nothing half-configured: macvlan deleted when a later step fails', async () => {
       await rejects(a.call('vmacEnsureBrokenSysctl', { parent: 'eth0', vrid: 10 }), 'ENOENT', /sysctl .*vrrp\.10/);
       assert.doesNotMatch(lab.ip(A, 'link show'), /vrrp\.10/);
