@@ -429,7 +429,10 @@ export function checkAdvert(adv: Advert, exp: RxExpectation): RxCheck {
 
 function sameAddressSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
-  const s = new Set(b);
-  for (const x of a) if (!s.has(x)) return false;
+  // Both directions: with a repeated address, one direction alone misses a missing one ([x, x] vs [x, y]).
+  const sa = new Set(a);
+  const sb = new Set(b);
+  for (const x of a) if (!sb.has(x)) return false;
+  for (const x of b) if (!sa.has(x)) return false;
   return true;
 }
