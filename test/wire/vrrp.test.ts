@@ -371,6 +371,14 @@ describe('RFC 5798 §7.1 / RFC 3768 §7.1 instance checks (checkAdvert)', () => 
   it('RFC 5798 §7.1: a v3 address-list mismatch MAY be logged; the advert is accepted and flagged', () => {
     assert.deepEqual(checkAdvert(v3({ addresses: ['192.0.2.101'] }), exp3), { ok: true, addrListMismatch: true });
   });
+  it('RFC 3768 §7.1: a repeated address does not hide a missing one (addr_list)', () => {
+    const exp = { ...exp2, addresses: ['192.0.2.1', '192.0.2.2'] };
+    rejected(checkAdvert(v2({ addresses: ['192.0.2.1', '192.0.2.1'] }), exp), 'addr_list');
+    assert.deepEqual(checkAdvert(v3({ addresses: ['192.0.2.1', '192.0.2.1'] }), { ...exp3, addresses: exp.addresses }), {
+      ok: true,
+      addrListMismatch: true,
+    });
+  });
   it('address lists compare as sets (order does not matter); skip_check_adv_addr skips the check', () => {
     const exp = { ...exp2, addresses: ['192.0.2.1', '192.0.2.2'] };
     assert.deepEqual(checkAdvert(v2({ addresses: ['192.0.2.2', '192.0.2.1'] }), exp), { ok: true, addrListMismatch: false });
