@@ -189,7 +189,8 @@ export class Lexer {
 
       // @ID / @^ID conditional lines.
       if (body.startsWith('@')) {
-        const m = /^@(\^?)(\S*)\s*(.*)$/.exec(body)!;
+        const m = /^@(\^?)(\S*)\s*(.*)$/s.exec(body);
+        if (!m) continue;
         const negate = m[1] === '^';
         const id = m[2]!;
         const matches = id === this.instanceId;
@@ -199,7 +200,7 @@ export class Lexer {
       }
 
       // $NAME=value definitions (a trailing backslash continues the value).
-      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(body);
+      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(body);
       if (def) {
         let value = def[2]!.trim();
         const parts: string[] = [];
@@ -218,7 +219,7 @@ export class Lexer {
       }
 
       // ~SEQ / ~LST repetition.
-      const rep = /^~(SEQx?|LST)\(([^)]*)\)\s*(.*)$/.exec(body);
+      const rep = /^~(SEQx?|LST)\(([^)]*)\)\s*(.*)$/s.exec(body);
       if (rep) {
         this.repeat(rep[1]!, rep[2]!, rep[3]!, file, lineNo);
         continue;
@@ -274,7 +275,7 @@ export class Lexer {
     if (expanded === null) return;
     for (const piece of expanded.split('\n')) {
       // An include's glob may hold {a,b}: split such a line on white space only.
-      const inc = /^\s*(include[a-z]?)\s+(.*)$/.exec(piece);
+      const inc = /^\s*(include[a-z]?)\s+(.*)$/s.exec(piece);
       if (inc && INCLUDE_KEYWORDS.has(inc[1]!)) {
         const args = inc[2]!.trim().split(/\s+/).filter(Boolean);
         const toks: Token[] = [inc[1]!, ...args].map((t) => ({ text: t.replace(/^(["'])(.*)\1$/, '$2'), quoted: false, file, line }));
