@@ -180,6 +180,7 @@ export class NlWriter {
 
   /** A complete attribute with a raw payload. */
   attr(type: number, payload: Uint8Array): this {
+    if (!(payload instanceof Uint8Array)) payload = new Uint8Array(0);
     this.ensure(4 + payload.length + 3);
     this.dv.setUint16(this.len, 4 + payload.length, LE);
     this.dv.setUint16(this.len + 2, type, LE);
@@ -197,7 +198,7 @@ export class NlWriter {
   }
   /** NUL-terminated string attribute. */
   attrStr(type: number, s: string): this {
-    const enc = textEncoder.encode(s);
+    const enc = textEncoder.encode(String(s));
     const b = new Uint8Array(enc.length + 1);
     b.set(enc);
     return this.attr(type, b);

@@ -89,6 +89,17 @@ const ops: Record<string, (a: Args) => unknown> = {
     });
     return enc.bytes.length;
   },
+  /** Block the event loop for `ms` (as a GC pause would), then drain synchronously: how many were read. */
+  vrrpBusyThenDrain(a) {
+    const e = vrrp.get(String(a.id))!;
+    const before = e.rx.length;
+    const end = Date.now() + (a.ms as number);
+    while (Date.now() < end) {
+      /* busy */
+    }
+    const drained = e.sock.drain();
+    return { drained, delivered: e.rx.length - before };
+  },
   vrrpReceived(a) {
     const e = vrrp.get(String(a.id))!;
     e.sock.drain();

@@ -136,6 +136,19 @@ test('VRRP sockets across a veth pair', { skip: skip ?? false, timeout: 60_000 }
       assert.equal(r6?.decoded.ok, true, JSON.stringify(r6?.decoded));
     });
 
+    await t.test('drain() reads queued adverts synchronously while the event loop is blocked', async () => {
+      await b.call('vrrpReceived', { id: 'v4' });
+      const pending = b.call<{ drained: number; delivered: number }>('vrrpBusyThenDrain', { id: 'v4', ms: 400 });
+      await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 5; i++) {
+        await a.call('vrrpSend', { id: 'v4', version: 3, vrid: 20 + i, addresses: ['192.0.2.100'], ifname: 'eth0', src: '192.0.2.1' });
+      }
+      const r = await pending;
+      assert.equal(r.drained, 5);
+      assert.equal(r.delivered, 5);
+      assert.equal((await b.call<Rx[]>('vrrpReceived', { id: 'v4' })).length, 5);
+    });
+
     await t.test('IPv4: a socket that never joined does not get the group joined by another socket', async () => {
       // IP_MULTICAST_ALL=0 at work. (IPv6 raw sockets have no such filter unless bound: see docs/linux-io.md.)
       await b.call('vrrpOpen', { id: 'idle4', family: 4 });
