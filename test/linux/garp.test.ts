@@ -92,6 +92,27 @@ test('GARP and unsolicited NA on the wire', { skip: skip ?? false, timeout: 60_0
       assert.ok(ok, `neighbours: ${lab.ip(B, 'neigh show dev eth0')}`);
     });
 
+    await t.test('adverts sent out of the VMAC carry the VMAC as source MAC (IPv4 and IPv6)', async () => {
+      lab.ip(A, 'addr add 192.0.2.1/24 dev eth0');
+      await a.call('vrrpOpen', { id: 'v4', family: 4 });
+      await a.call('vrrpOpen', { id: 'v6', family: 6 });
+      await b.call('captureRead', { id: 'c' });
+      await a.call('vrrpSend', { id: 'v4', version: 3, vrid: 7, addresses: ['192.0.2.100'], ifname: 'vrrp.7', src: '192.0.2.1' });
+      const [f4] = await frames((x) => x[12] === 0x08 && x[13] === 0x00 && x[14 + 9] === 112);
+      assert.ok(f4, 'IPv4 advert captured');
+      assert.equal(formatMac(f4.subarray(6, 12)), '00:00:5e:00:01:07');
+      assert.equal(formatMac(f4.subarray(0, 6)), '01:00:5e:00:00:12');
+      assert.equal(f4[14 + 8], 255, 'TTL');
+      assert.equal(formatIP(4, f4.subarray(14 + 12, 14 + 16)), '192.0.2.1', "the parent's address as source");
+      await a.call('vrrpSend', { id: 'v6', version: 3, vrid: 9, addresses: ['2001:db8::100'], ifname: 'vrrp.9', src: v6.linkLocal });
+      const [f6] = await frames((x) => x[12] === 0x86 && x[13] === 0xdd && x[14 + 6] === 112);
+      assert.ok(f6, 'IPv6 advert captured');
+      assert.equal(formatMac(f6.subarray(6, 12)), '00:00:5e:00:02:09');
+      assert.equal(formatMac(f6.subarray(0, 6)), '33:33:00:00:00:12');
+      assert.equal(f6[14 + 7], 255, 'hop limit');
+      assert.equal(formatIP(6, f6.subarray(14 + 8, 14 + 24)), v6.linkLocal);
+    });
+
     await t.test('a missing interface is a clear error', async () => {
       await assert.rejects(a.call('garp', { ifname: 'nosuch0', mac: '00:00:5e:00:01:07', ip: '192.0.2.100' }), (e: unknown) => {
         assert.ok(e instanceof AgentError);
