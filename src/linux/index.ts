@@ -7,6 +7,6 @@ export type { AddrInfo, AddrSpec, LinkInfo, MacvlanSpec, RtnlEvent, RtnlMonitorO
 export { GarpSender } from './garp.js';
 export type { NaOptions } from './garp.js';
 export { Sysctls, SysctlError, confKey } from './sysctl.js';
-export { VmacManager, vmacName, eui64LinkLocal } from './vmac.js';
+export { VmacManager, vmacName, chooseVmacName, eui64LinkLocal } from './vmac.js';
 export type { Vmac, VmacRequest } from './vmac.js';
 export { setRealtimePriority, setNormalScheduling, lockMemory, unlockMemory, ifNameToIndex, ifIndexToName } from './process.js';

@@ -52,6 +52,25 @@ export function vmacName(vrid: number, prefix = 'vrrp'): string {
   return `${prefix}.${vrid}`.slice(0, 15);
 }
 
+/**
+ * keepalived's VMAC name choice: the configured name, else `<prefix>.VRID`; when another instance holds
+ * it, IPv6 tries `<prefix>6.VRID` first, then both families try `<prefix>1.VRID`, `<prefix>2.VRID`, ...
+ * Returns the first name not in `taken` (names truncated to 15 characters).
+ */
+export function chooseVmacName(vrid: number, family: 4 | 6, taken: ReadonlySet<string>, prefix = 'vrrp'): string {
+  const first = vmacName(vrid, prefix);
+  if (!taken.has(first)) return first;
+  if (family === 6) {
+    const v6 = `${prefix}6.${vrid}`.slice(0, 15);
+    if (!taken.has(v6)) return v6;
+  }
+  for (let i = 1; ; i++) {
+    const n = `${prefix}${i}.${vrid}`.slice(0, 15);
+    if (!taken.has(n)) return n;
+    if (i > 10000) return n;
+  }
+}
+
 /** The EUI-64 link-local address for a 6-byte MAC (fe80::/64). */
 export function eui64LinkLocal(mac: Uint8Array): Uint8Array {
   const a = new Uint8Array(16);
@@ -119,7 +138,13 @@ export class VmacManager {
       }
     }
     if (!link) {
-      link = await this.rtnl.createMacvlan({ name, parentIndex: parent.ifindex, mac, mode: MACVLAN_MODE_PRIVATE, group: parent.group });
+      // Like keepalived: keep the parent's device group and VRF.
+      let master: number | undefined;
+      if (parent.master) {
+        const m = await this.rtnl.getLink(parent.master);
+        if (m?.kind === 'vrf') master = m.ifindex;
+      }
+      link = await this.rtnl.createMacvlan({ name, parentIndex: parent.ifindex, mac, mode: MACVLAN_MODE_PRIVATE, group: parent.group, master });
       created = true;
     }
     const vmac: Vmac = {

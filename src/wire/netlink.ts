@@ -304,6 +304,8 @@ export interface MacvlanSpec {
   mode?: number;
   /** IFLA_GROUP copied from the parent (firewall devgroup rules). */
   group?: number;
+  /** IFLA_MASTER: the parent's VRF device, when it has one. */
+  master?: number;
 }
 
 /** RTM_NEWLINK creating a macvlan (exclusive: an existing name is EEXIST). */
@@ -314,6 +316,7 @@ export function encodeNewMacvlan(seq: number, spec: MacvlanSpec): Uint8Array {
   w.attrU32(IFLA_LINK, spec.parentIndex);
   w.attr(IFLA_ADDRESS, spec.mac);
   if (spec.group !== undefined) w.attrU32(IFLA_GROUP, spec.group);
+  if (spec.master) w.attrU32(IFLA_MASTER, spec.master);
   w.beginNest(IFLA_LINKINFO).attrStr(IFLA_INFO_KIND, 'macvlan');
   w.beginNest(IFLA_INFO_DATA).attrU32(IFLA_MACVLAN_MODE, spec.mode ?? MACVLAN_MODE_PRIVATE).endNest();
   w.endNest();
