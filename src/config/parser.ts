@@ -905,10 +905,9 @@ class Interpreter {
         case 'peer': {
           const v = next();
           if (v === null) break;
-          const pslash = v.indexOf('/');
-          const pip = parseIp(pslash >= 0 ? v.slice(0, pslash) : v);
-          if (!pip || pip.family !== ip.family) this.err(w, `${where}: invalid peer address '${v}'; ignored`);
-          else va.peer = v;
+          const pip = parseIp(v);
+          if (!pip || pip.family !== ip.family) this.err(w, `${where}: invalid peer address '${v}' (an IPv${ip.family} address without prefix); ignored`);
+          else va.peer = pip.address;
           break;
         }
         case 'use_vmac':
@@ -1644,12 +1643,16 @@ class Interpreter {
         continue;
       }
       // Family: from the first VIP, else unicast peers / source address; VIPs of the other family are dropped.
+      // keepalived takes the family from whichever address comes first in the file: a VIP or a unicast peer.
       const firstVip = inst.vips[0];
-      inst.family = firstVip?.family ?? inst.unicastPeers[0]?.family ?? (inst.unicastSrcIp && parseIp(inst.unicastSrcIp)?.family) ?? (inst.mcastSrcIp && parseIp(inst.mcastSrcIp)?.family) ?? 4;
+      const firstPeer = inst.unicastPeers[0];
+      const byOrder =
+        firstVip && firstPeer ? (before(firstPeer.src, firstVip.src) ? firstPeer.family : firstVip.family) : (firstVip?.family ?? firstPeer?.family);
+      inst.family = byOrder ?? (inst.unicastSrcIp && parseIp(inst.unicastSrcIp)?.family) ?? (inst.mcastSrcIp && parseIp(inst.mcastSrcIp)?.family) ?? 4;
       const vips: VirtualAddress[] = [];
       for (const v of inst.vips) {
         if (v.family !== inst.family) {
-          this.err(v.src, `${where}: ${v.address} is IPv${v.family} but the instance is IPv${inst.family} (from its first address); use virtual_ipaddress_excluded for the other family; ignored`);
+          this.err(v.src, `${where}: ${v.address} is IPv${v.family} but the instance is IPv${inst.family} (from its first address or unicast peer); use virtual_ipaddress_excluded for the other family; ignored`);
         } else vips.push(v);
       }
       inst.vips = vips;
@@ -1782,7 +1785,7 @@ class Interpreter {
         this.err(grp.src, `${where} has no valid member instance; removed`);
         continue;
       }
-      if (grp.instances.length === 1) this.warn(grp.src, `${where} has only 1 instance; a sync group of one is probably not what you want`);
+      if (grp.instances.length === 1) this.err(grp.src, `${where} has only 1 instance; a sync group of one is probably not what you want (keepalived -t reports it too)`);
       this.cfg.syncGroups.push(grp);
     }
   }
@@ -1831,6 +1834,10 @@ class Interpreter {
       if (gv.accept && inst.accept) this.err(gv.accept, `${where}: strict mode allows 'accept' only with priority 255; using no_accept`);
       inst.accept = false;
     }
+    const first = inst.vips[0];
+    if (inst.family === 6 && first && !first.address.toLowerCase().startsWith('fe80:')) {
+      this.err(first.src, `${where}: strict mode: the first IPv6 virtual address must be link-local (fe80::/10), not ${first.address}`);
+    }
     inst.lowerPrioNoAdvert = true;
     inst.ownerIgnoreAdverts = true;
     inst.garp.lowerPrioRepeat = 0;
@@ -1846,6 +1853,11 @@ function sameRouter(a: VrrpInstance, b: VrrpInstance, g: GlobalDefs): boolean {
   if (au) return a.unicastPeers.some((p) => b.unicastPeers.some((q) => q.address === p.address));
   const dst = (i: VrrpInstance): string => i.mcastDstIp ?? (i.family === 4 ? g.mcastGroup4 : g.mcastGroup6);
   return dst(a) === dst(b);
+}
+
+/** True when `a` comes before `b` in the configuration (same file: by line; include order otherwise unknown). */
+function before(a: SourcePos, b: SourcePos): boolean {
+  return a.file === b.file ? a.line < b.line : false;
 }
 
 function isMulticast(addr: string): boolean {
