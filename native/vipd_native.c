@@ -71,8 +71,6 @@ static napi_value throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
-#define CHECK(call) do { if ((call) != napi_ok) return throw_type(env, "vipd_native: bad arguments"); } while (0)
-
 /* ---------- argument helpers ---------- */
 
 static napi_value int_value(napi_env env, int64_t v) {
@@ -317,9 +315,10 @@ static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   size_t dlen, alen, clen;
   int32_t flags = 0;
   if (argc < 2 || !arg_bytes(env, argv[1], 0, &data, &dlen)) return throw_type(env, "sendmsg: data bytes expected");
-  if (!arg_bytes(env, argc > 2 ? argv[2] : NULL, 1, &addr, &alen)) return throw_type(env, "sendmsg: bad address");
-  if (!arg_bytes(env, argc > 3 ? argv[3] : NULL, 1, &ctl, &clen)) return throw_type(env, "sendmsg: bad control");
-  if (argc > 4) arg_int(env, argv[4], &flags);
+  /* Missing trailing arguments arrive as undefined (napi_get_cb_info fills them). */
+  if (!arg_bytes(env, argv[2], 1, &addr, &alen)) return throw_type(env, "sendmsg: bad address");
+  if (!arg_bytes(env, argv[3], 1, &ctl, &clen)) return throw_type(env, "sendmsg: bad control");
+  arg_int(env, argv[4], &flags);
   struct iovec iov = {data, dlen};
   struct msghdr mh;
   memset(&mh, 0, sizeof mh);
