@@ -307,6 +307,26 @@ static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
   return int_value(env, v);
 }
 
+/* peerCred(fd: number) -> [pid, uid, gid] of the peer of a connected AF_UNIX socket (SO_PEERCRED).
+ * Takes a plain fd (not a handle) so that it works on sockets owned by Node's net module (socket._handle.fd). */
+static napi_value js_peer_cred(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  int32_t fd;
+  if (argc < 1 || !arg_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "peerCred(fd): fd expected");
+  struct ucred cred;
+  socklen_t sl = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) < 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  napi_create_int64(env, (int64_t)cred.pid, &v);
+  napi_set_element(env, arr, 0, v);
+  napi_create_int64(env, (int64_t)cred.uid, &v);
+  napi_set_element(env, arr, 1, v);
+  napi_create_int64(env, (int64_t)cred.gid, &v);
+  napi_set_element(env, arr, 2, v);
+  return arr;
+}
+
 /* sendmsg(handle, data, addr|null, control|null, flags) -> bytes sent, or -errno */
 static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
@@ -533,6 +553,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "getsockname", js_getsockname);
   set_fn(env, exports, "setsockopt", js_setsockopt);
   set_fn(env, exports, "getsockopt", js_getsockopt);
+  set_fn(env, exports, "peerCred", js_peer_cred);
   set_fn(env, exports, "sendmsg", js_sendmsg);
   set_fn(env, exports, "recvmsg", js_recvmsg);
   set_fn(env, exports, "poll", js_poll);

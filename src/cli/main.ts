@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
+import { registerStatus } from './status.js';
+import { registerReload } from './reload.js';
+import { registerHandover } from './handover.js';
+import { registerGarp } from './garp.js';
 
 /**
  * The `vipd` command. Each subcommand lives in its own module and registers itself here;
@@ -14,6 +18,10 @@ export function buildProgram(): Command {
     .version(`vipd ${VERSION}`, '-v, --version', 'print the version and exit')
     .showHelpAfterError();
   registerCheck(program);
+  registerStatus(program);
+  registerReload(program);
+  registerHandover(program);
+  registerGarp(program);
   return program;
 }
 
