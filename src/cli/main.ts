@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
+import { registerRun } from './run.js';
 import { registerStatus } from './status.js';
 import { registerReload } from './reload.js';
 import { registerHandover } from './handover.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .version(`vipd ${VERSION}`, '-v, --version', 'print the version and exit')
     .showHelpAfterError();
   registerCheck(program);
+  registerRun(program);
   registerStatus(program);
   registerReload(program);
   registerHandover(program);

@@ -1,0 +1,671 @@
+/**
+ * The vipd daemon: reads a keepalived.conf, runs one Instance per vrrp_instance on real sockets and real time, and
+ * carries out their actions through the Linux layer (src/linux). Implements DaemonControl for the control plane.
+ *
+ * The path of one advert: VrrpSocket (poll) -> onPacket -> decodeIPv4/decodeIPv6 (src/wire) -> demultiplex by
+ * family, interface and VRID (or unicast peer) -> checkAdvert -> Instance.onAdvert -> step() (src/core) -> actions
+ * -> Host methods here (send, addresses, GARP/NA) and timers in Instance.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig, formatDiagnostic } from '../config/index.js';
+import type { KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
+import {
+  GarpSender,
+  Rtnl,
+  RtnlMonitor,
+  SysError,
+  VmacManager,
+  VrrpSocket,
+  lockMemory,
+  setRealtimePriority,
+  type AddrSpec,
+  type LinkInfo,
+  type RtnlEvent,
+  type VrrpPacket,
+} from '../linux/index.js';
+import { IFA_F_SECONDARY } from '../wire/netlink.js';
+import { formatIP, isIPv6LinkLocal, isMulticast, parseIP, sameAddr } from '../wire/inet.js';
+import { checkAdvert, decodeIPv4, decodeIPv6, encodeAdvert, type Rejection } from '../wire/vrrp.js';
+import { VERSION } from '../version.js';
+import type { DaemonControl, DaemonStatus, ReloadResult, TransitionInfo } from './api.js';
+import { Instance, newCounters, REASON_COUNTER, type Attachment, type Host } from './instance.js';
+import { Logger } from './log.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  instanceId?: string;
+  /** Directory for the state file (what to clean up after a crash). */
+  stateDir: string;
+  logFormat?: 'text' | 'json';
+  debug?: boolean;
+  /** SCHED_FIFO priority (1-99) and mlockall, or null. */
+  realtimePriority?: number | null;
+  logger?: Logger;
+}
+
+/** Where a VIP goes: interface index, name and the MAC to announce it with. */
+interface Placement {
+  vip: VirtualAddress;
+  bytes: Uint8Array;
+  ifindex: number;
+  ifname: string;
+  mac: Uint8Array;
+}
+
+interface StateFile {
+  pid: number;
+  vips: Array<{ ifname: string; family: 4 | 6; address: string; prefix: number }>;
+  vmacs: string[];
+}
+
+const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+
+export class DaemonError extends Error {}
+
+export class Daemon extends EventEmitter implements DaemonControl, Host {
+  readonly log: Logger;
+  private config: KeepalivedConfig | null = null;
+  private instances: Instance[] = [];
+  private rtnl: Rtnl | null = null;
+  private monitor: RtnlMonitor | null = null;
+  private sockets: { 4: VrrpSocket | null; 6: VrrpSocket | null } = { 4: null, 6: null };
+  private garpSender: GarpSender | null = null;
+  private vmacs: VmacManager | null = null;
+  private placements = new Map<Instance, Placement[]>();
+  private vipsReady = new Map<Instance, Promise<void>>();
+  private installed = new Map<string, { ifname: string; family: 4 | 6; address: string; prefix: number }>();
+  private linkState = new Map<number, boolean>();
+  private readonly startedAt = new Date();
+  private stopping: Promise<void> | null = null;
+  /** Packets that matched no instance, by reason. */
+  readonly unmatched = newCounters();
+
+  constructor(private readonly opts: DaemonOptions) {
+    super();
+    this.log = opts.logger ?? new Logger({ format: opts.logFormat ?? 'text', debug: opts.debug ?? false });
+  }
+
+  nowUs(): number {
+    return Math.floor(performance.now() * 1000);
+  }
+
+  // --- start ----------------------------------------------------------------------------------------------------
+
+  /** Read the configuration; returns it or throws DaemonError with the diagnostics. */
+  loadConfig(): KeepalivedConfig {
+    const res = parseConfig(this.opts.configFile, this.opts.instanceId !== undefined ? { instanceId: this.opts.instanceId } : {});
+    for (const d of res.diagnostics) {
+      const line = formatDiagnostic(d);
+      if (d.severity === 'error') this.log.error(line);
+      else if (d.severity === 'warning') this.log.warn(line);
+      else this.log.info(line);
+    }
+    if (!res.usable) throw new DaemonError(`${this.opts.configFile}: configuration is not usable (see the errors above)`);
+    return res.config;
+  }
+
+  async start(): Promise<void> {
+    this.log.info(`Starting vipd ${VERSION} (VRRP)`);
+    const config = this.loadConfig();
+    this.config = config;
+    if (config.instances.length === 0) this.log.warn('No vrrp_instance configured: nothing to do');
+    if (this.opts.realtimePriority) {
+      try {
+        setRealtimePriority(this.opts.realtimePriority);
+        lockMemory();
+        this.log.info(`Realtime scheduling: SCHED_FIFO priority ${this.opts.realtimePriority}, memory locked`);
+      } catch (e) {
+        this.log.warn(`Realtime scheduling not available: ${(e as Error).message}`);
+      }
+    }
+    this.rtnl = Rtnl.open();
+    this.vmacs = new VmacManager(this.rtnl);
+    this.garpSender = GarpSender.open();
+    const families = new Set(config.instances.map((i) => i.family));
+    for (const f of families) {
+      const s = VrrpSocket.open(f);
+      s.onPacket(
+        (p) => this.onPacket(p),
+        (err) => this.log.limited(`sock${f}`, 'error', `VRRP socket IPv${f}: ${err.message}`),
+      );
+      this.sockets[f] = s;
+    }
+    this.monitor = RtnlMonitor.open({
+      onEvent: (ev) => this.onNetlink(ev),
+      onResync: (snap) => {
+        this.log.warn('Netlink event overflow (ENOBUFS): resynchronised from a full dump');
+        for (const link of snap.links) this.onLink(link);
+      },
+      onError: (err) => this.log.limited('rtnl', 'error', `netlink events: ${err.message}`),
+    });
+    await this.cleanupStale();
+    this.instances = config.instances.map((c) => new Instance(c, this));
+    await this.removeConfiguredAddresses();
+    for (const inst of this.instances) await this.attachInstance(inst);
+    this.writeState();
+    const delay = config.global.startupDelay;
+    if (delay > 0) {
+      this.log.info(`Delaying startup for ${delay} seconds (vrrp_startup_delay)`);
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
+    for (const inst of this.instances) if (inst.attachment) inst.startup();
+  }
+
+  /** Resolve interface facts, create the VMAC, join the group. On failure the instance stays in FAULT. */
+  private async attachInstance(inst: Instance): Promise<void> {
+    const c = inst.cfg;
+    try {
+      if (!c.interface) throw new DaemonError(`(${c.name}) no interface configured (unicast without interface is not supported yet)`);
+      const link = await this.rtnl!.getLink(c.interface);
+      if (!link) throw new DaemonError(`(${c.name}) interface ${c.interface} does not exist`);
+      let vmac = null;
+      if (c.useVmac) {
+        const mac = c.vmacAddress ? parseMac(c.vmacAddress) : undefined;
+        vmac = await this.vmacs!.ensure({
+          parent: c.interface,
+          vrid: c.virtualRouterId,
+          family: c.family,
+          name: c.useVmac,
+          ...(mac ? { mac } : {}),
+          disableIpv6: c.family === 4 && !c.vipsExcluded.some((v) => v.family === 6),
+        });
+        this.log.info(`(${c.name}) Using VMAC ${vmac.name} on ${c.interface}`);
+      }
+      const src = await this.sourceAddress(inst, link, vmac?.linkLocal ?? null);
+      const xmitBase = c.vmacXmitBase || inst.unicast;
+      const txIfindex = vmac && !xmitBase ? vmac.ifindex : link.ifindex;
+      const a: Attachment = {
+        ifname: c.interface,
+        ifindex: link.ifindex,
+        txIfindex,
+        rxIfindex: txIfindex,
+        vmacName: vmac?.name ?? null,
+        vmacIfindex: vmac?.ifindex ?? null,
+        mac: vmac?.mac ?? link.mac ?? new Uint8Array(6),
+        src,
+        srcText: formatIP(c.family, src),
+      };
+      if (!inst.unicast) this.sockets[c.family]!.join(a.rxIfindex);
+      inst.attach(a);
+      this.placements.set(inst, await this.placeVips(inst, a));
+      const up = link.up && link.lowerUp;
+      this.linkState.set(link.ifindex, up);
+      if (!up && !c.dontTrackPrimary) inst.fault();
+    } catch (e) {
+      this.log.error(e instanceof SysError || e instanceof DaemonError ? `(${c.name}) ${stripName(e.message, c.name)}` : `(${c.name}) ${(e as Error).message}`);
+      this.log.info(`(${c.name}) Entering FAULT STATE (init)`);
+    }
+  }
+
+  private async sourceAddress(inst: Instance, link: LinkInfo, vmacLinkLocal: Uint8Array | null): Promise<Uint8Array> {
+    const c = inst.cfg;
+    const given = c.unicastSrcIp ?? c.mcastSrcIp;
+    if (given) {
+      const p = parseIP(given);
+      if (!p || p.family !== c.family) throw new DaemonError(`source address ${given} is not an IPv${c.family} address`);
+      return p.bytes;
+    }
+    if (c.family === 6 && vmacLinkLocal) return vmacLinkLocal;
+    const addrs = (await this.rtnl!.listAddrs(c.family)).filter((a) => a.ifindex === link.ifindex);
+    const vips = new Set(inst.installs.map((v) => v.address));
+    const pick =
+      c.family === 4
+        ? addrs.find((a) => (a.flags & IFA_F_SECONDARY) === 0 && !vips.has(formatIP(4, a.address)))
+        : addrs.find((a) => isIPv6LinkLocal(a.address));
+    if (!pick) throw new DaemonError(`interface ${link.name} has no ${c.family === 4 ? 'IPv4 address' : 'IPv6 link-local address'} to send adverts from`);
+    return pick.address;
+  }
+
+  private async placeVips(inst: Instance, a: Attachment): Promise<Placement[]> {
+    const out: Placement[] = [];
+    for (const vip of inst.installs) {
+      const bytes = parseIP(vip.address)?.bytes;
+      if (!bytes) continue;
+      let ifindex = a.vmacIfindex ?? a.ifindex;
+      let ifname = a.vmacName ?? a.ifname;
+      let mac = a.mac;
+      if (vip.dev && !(vip.useVmac && a.vmacIfindex)) {
+        const l = await this.rtnl!.getLink(vip.dev);
+        if (!l) {
+          this.log.error(`(${inst.name}) interface ${vip.dev} for VIP ${vip.text} does not exist - ignoring the address`);
+          continue;
+        }
+        ifindex = l.ifindex;
+        ifname = l.name;
+        mac = l.mac ?? mac;
+      }
+      out.push({ vip, bytes, ifindex, ifname, mac });
+    }
+    return out;
+  }
+
+  // --- receive --------------------------------------------------------------------------------------------------
+
+  private onPacket(p: VrrpPacket): void {
+    const family = p.family;
+    // Our own adverts (multicast loop is off, but a second instance may share the segment): ignore.
+    for (const inst of this.instances) {
+      if (inst.family === family && inst.attachment && sameAddr(inst.attachment.src, p.src)) return;
+    }
+    const multicast = isMulticast(p.dst);
+    const vridPeek = family === 4 ? peekVrid4(p.data) : p.data.length > 1 ? p.data[1]! : -1;
+    const inst = this.match(family, vridPeek, p, multicast);
+    if (p.truncated) return this.reject(inst, { ok: false, reason: 'length', detail: 'packet truncated (larger than the receive buffer)' }, p);
+    const dec =
+      family === 4
+        ? decodeIPv4(p.data, { requireTtl255: multicast, checksum: 'either' })
+        : decodeIPv6(p.data, { src: p.src, dst: p.dst, hopLimit: p.ttlOrHopLimit }, { requireTtl255: multicast, checksum: 'either' });
+    if (!dec.ok) return this.reject(inst, dec, p);
+    if (!inst) return this.reject(null, { ok: false, reason: 'vrid', detail: `VRID ${dec.advert.vrid} not configured on this interface` }, p);
+    if (!multicast) {
+      const peer = inst.cfg.unicastPeers.find((x) => x.address === dec.src);
+      if (!peer) return this.reject(inst, { ok: false, reason: 'unicast_peer', detail: `unicast source address ${dec.src} not a unicast peer` }, p);
+      const ttl = dec.ttl;
+      if ((peer.minTtl !== null && ttl < peer.minTtl) || (peer.maxTtl !== null && ttl > peer.maxTtl)) {
+        return this.reject(inst, { ok: false, reason: 'ttl', detail: `TTL/HL ${ttl} not in range ${peer.minTtl ?? 0} - ${peer.maxTtl ?? 255}` }, p);
+      }
+    }
+    const chk = checkAdvert(dec.advert, inst.expectation());
+    if (!chk.ok) return this.reject(inst, chk, p);
+    if (chk.addrListMismatch) {
+      inst.counters.addr_list_err++;
+      this.log.limited(`${inst.name}:addr`, 'warning', `(${inst.name}) expected ${inst.advertised.length} VIPs [${inst.advertised.join(' ')}] but received ${dec.advert.addresses.length} [${dec.advert.addresses.join(' ')}] - accepted (RFC 5798 §7.1 logs only)`);
+    }
+    inst.onAdvert(dec.advert, p.src, dec.src, dec.checksumForm);
+  }
+
+  /** The instance a packet is for: same family and VRID, and either the receive interface (multicast) or a configured peer (unicast). */
+  private match(family: 4 | 6, vrid: number, p: VrrpPacket, multicast: boolean): Instance | null {
+    for (const inst of this.instances) {
+      if (inst.family !== family || inst.vrid !== vrid || !inst.attachment) continue;
+      if (multicast) {
+        if (!inst.unicast && inst.attachment.rxIfindex === p.ifindex) return inst;
+      } else if (inst.unicast && inst.peers.some((x) => sameAddr(x, p.src))) {
+        return inst;
+      }
+    }
+    // A unicast packet from an unknown source still belongs to the instance with that VRID on that interface.
+    if (!multicast) {
+      for (const inst of this.instances) if (inst.family === family && inst.vrid === vrid && inst.unicast && inst.attachment) return inst;
+    }
+    return null;
+  }
+
+  private reject(inst: Instance | null, r: Rejection, p: VrrpPacket): void {
+    this.emit('reject', inst?.name ?? null, r.reason);
+    if (!inst) {
+      this.unmatched[REASON_COUNTER[r.reason]]++;
+      if (r.reason !== 'vrid') this.log.limited(`unmatched:${r.reason}`, 'warning', `Discarding bogus packet from ${formatIP(p.family, p.src)}: ${r.detail}`);
+      return;
+    }
+    inst.countReject(r.reason);
+    this.log.limited(`${inst.name}:${r.reason}`, 'warning', `(${inst.name}) ${rejectMessage(inst, r, p)}`);
+  }
+
+  // --- Host: actions ---------------------------------------------------------------------------------------------
+
+  sendAdvert(inst: Instance, priority: number): void {
+    const a = inst.attachment;
+    const s = this.sockets[inst.family];
+    if (!a || !s) return;
+    const dsts = inst.unicast ? inst.peers : [this.groupOf(inst)];
+    for (const dst of dsts) {
+      const enc = encodeAdvert(
+        {
+          version: inst.version,
+          family: inst.family,
+          vrid: inst.vrid,
+          priority,
+          interval: inst.wireInterval,
+          addresses: inst.advertised,
+          authType: inst.authType,
+          authData: inst.authData,
+        },
+        { src: a.src, dst, checksumForm: inst.checksumForm },
+      );
+      if (!enc.ok) {
+        this.log.limited(`${inst.name}:enc`, 'error', `(${inst.name}) cannot build advert: ${enc.error}`);
+        return;
+      }
+      const r = s.trySend(enc.bytes, { ifindex: a.txIfindex, src: a.src, dst });
+      if (r < 0) this.log.limited(`${inst.name}:send`, 'error', `(${inst.name}) Cant send advert to ${formatIP(inst.family, dst)} (errno ${-r})`);
+    }
+  }
+
+  private groupOf(inst: Instance): Uint8Array {
+    const g = inst.cfg.mcastDstIp ?? (inst.family === 4 ? this.config!.global.mcastGroup4 : this.config!.global.mcastGroup6);
+    return parseIP(g)?.bytes ?? (inst.family === 4 ? Uint8Array.of(224, 0, 0, 18) : parseIP('ff02::12')!.bytes);
+  }
+
+  private addrSpec(p: Placement): AddrSpec {
+    const v = p.vip;
+    const spec: AddrSpec = { family: v.family, ifindex: p.ifindex, address: p.bytes, prefixlen: v.prefix, dad: !v.nodad };
+    if (v.family === 4 && v.brd && v.brd !== '-') {
+      const b = v.brd === '+' ? broadcastOf(p.bytes, v.prefix) : parseIP(v.brd)?.bytes;
+      if (b) spec.broadcast = b;
+    }
+    if (v.label) spec.label = v.label;
+    if (v.scope) {
+      const s = SCOPES[v.scope] ?? Number(v.scope);
+      if (Number.isInteger(s)) spec.scope = s;
+    }
+    return spec;
+  }
+
+  addVips(inst: Instance): void {
+    const ps = this.placements.get(inst) ?? [];
+    const ready = Promise.all(
+      ps.map(async (p) => {
+        try {
+          await this.rtnl!.addAddress(this.addrSpec(p), p.ifname);
+        } catch (e) {
+          if ((e as SysError).code !== 'EEXIST') this.log.error(`(${inst.name}) ${(e as Error).message}`);
+        }
+        this.installed.set(`${p.ifname}|${p.vip.address}`, { ifname: p.ifname, family: p.vip.family, address: p.vip.address, prefix: p.vip.prefix });
+      }),
+    ).then(() => this.writeState());
+    this.vipsReady.set(inst, ready);
+  }
+
+  removeVips(inst: Instance): void {
+    const ps = this.placements.get(inst) ?? [];
+    const before = this.vipsReady.get(inst) ?? Promise.resolve();
+    const done = before.then(() =>
+      Promise.all(
+        ps.map(async (p) => {
+          try {
+            await this.rtnl!.delAddress(this.addrSpec(p), p.ifname);
+          } catch (e) {
+            const code = (e as SysError).code;
+            if (code !== 'EADDRNOTAVAIL' && code !== 'ENOENT' && code !== 'ENODEV') this.log.error(`(${inst.name}) ${(e as Error).message}`);
+          }
+          this.installed.delete(`${p.ifname}|${p.vip.address}`);
+        }),
+      ).then(() => this.writeState()),
+    );
+    this.vipsReady.set(inst, done);
+  }
+
+  announce(inst: Instance, repeat: number): void {
+    const ps = this.placements.get(inst) ?? [];
+    const g = inst.cfg.garp;
+    const epoch = inst.epoch;
+    const ready = this.vipsReady.get(inst) ?? Promise.resolve();
+    // RFC 5798 §8.1.2 / §8.2.2: announce only once the addresses are configured.
+    void ready.then(async () => {
+      for (let i = 0; i < repeat; i++) {
+        if (i > 0) {
+          const gap = ps.some((p) => p.vip.family === 4) ? g.garpInterval : g.gnaInterval;
+          if (gap > 0) await sleep(gap * 1000);
+          if (inst.state !== 'MASTER' || inst.epoch !== epoch) return;
+        }
+        for (const p of ps) {
+          try {
+            if (p.vip.family === 4) this.garpSender!.sendGarp(p.ifindex, p.mac, p.bytes);
+            else this.garpSender!.sendNa(p.ifindex, p.mac, p.bytes, p.bytes, { router: true });
+          } catch (e) {
+            this.log.limited(`${inst.name}:garp`, 'error', `(${inst.name}) ${(e as Error).message}`);
+          }
+          if (i === 0) this.log.debug(`(${inst.name}) Sending/queueing ${p.vip.family === 4 ? 'gratuitous ARPs' : 'Unsolicited Neighbour Adverts'} on ${p.ifname} for ${p.vip.address}`);
+        }
+      }
+    });
+  }
+
+  drainSockets(): void {
+    this.sockets[4]?.drain();
+    this.sockets[6]?.drain();
+  }
+
+  onTransition(inst: Instance, info: TransitionInfo): void {
+    this.emit('transition', inst.name, inst.family, info);
+  }
+
+  onAdvert(inst: Instance, interArrivalMs: number | null): void {
+    this.emit('advert', inst.name, inst.family, interArrivalMs);
+  }
+
+  // --- netlink events ---------------------------------------------------------------------------------------------
+
+  private onNetlink(ev: RtnlEvent): void {
+    if (ev.kind === 'link') {
+      if (ev.op === 'del') this.onLinkGone(ev.link.ifindex);
+      else this.onLink(ev.link);
+      return;
+    }
+    if (ev.op === 'del') {
+      // An address removed behind our back while we are master: put it back.
+      for (const inst of this.instances) {
+        if (inst.state !== 'MASTER') continue;
+        for (const p of this.placements.get(inst) ?? []) {
+          if (p.ifindex === ev.addr.ifindex && sameAddr(p.bytes, ev.addr.address)) {
+            this.log.warn(`(${inst.name}) VIP ${p.vip.text} was removed from ${p.ifname} - restoring it`);
+            this.rtnl!.addAddress(this.addrSpec(p), p.ifname).catch((e: SysError) => {
+              if (e.code !== 'EEXIST') this.log.error(`(${inst.name}) ${e.message}`);
+            });
+          }
+        }
+      }
+    }
+  }
+
+  private onLink(link: LinkInfo): void {
+    const up = link.up && link.lowerUp;
+    const prev = this.linkState.get(link.ifindex);
+    if (prev === up) return;
+    this.linkState.set(link.ifindex, up);
+    for (const inst of this.instances) {
+      const a = inst.attachment;
+      if (!a || inst.cfg.dontTrackPrimary) continue;
+      if (a.ifindex !== link.ifindex) continue;
+      this.log.info(`Netlink reports ${link.name} ${up ? 'up' : 'down'}`);
+      if (up) inst.recover();
+      else inst.fault();
+    }
+  }
+
+  private onLinkGone(ifindex: number): void {
+    this.linkState.set(ifindex, false);
+    for (const inst of this.instances) {
+      if (inst.attachment?.ifindex === ifindex && !inst.cfg.dontTrackPrimary) {
+        this.log.info(`Interface ${inst.attachment.ifname} deleted`);
+        inst.fault();
+      }
+    }
+  }
+
+  // --- state file and stale cleanup ------------------------------------------------------------------------------
+
+  private get statePath(): string {
+    return join(this.opts.stateDir, 'vipd.state.json');
+  }
+
+  private writeState(): void {
+    const st: StateFile = {
+      pid: process.pid,
+      vips: [...this.installed.values()],
+      vmacs: (this.vmacs?.list() ?? []).filter((v) => v.created).map((v) => v.name),
+    };
+    try {
+      mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o755 });
+      const tmp = `${this.statePath}.tmp`;
+      writeFileSync(tmp, JSON.stringify(st));
+      renameSync(tmp, this.statePath);
+    } catch (e) {
+      this.log.limited('statefile', 'warning', `cannot write state file ${this.statePath}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Remove VIPs and VMACs that a crashed vipd left behind (listed in the state file). */
+  private async cleanupStale(): Promise<void> {
+    let st: StateFile;
+    try {
+      st = JSON.parse(readFileSync(this.statePath, 'utf8')) as StateFile;
+    } catch {
+      return;
+    }
+    if (st.pid && st.pid !== process.pid && pidAlive(st.pid)) {
+      throw new DaemonError(`another vipd (pid ${st.pid}) uses state directory ${this.opts.stateDir}; give each daemon its own --state-dir`);
+    }
+    for (const v of st.vips ?? []) {
+      const link = await this.rtnl!.getLink(v.ifname).catch(() => null);
+      const bytes = parseIP(v.address)?.bytes;
+      if (!link || !bytes) continue;
+      try {
+        await this.rtnl!.delAddress({ family: v.family, ifindex: link.ifindex, address: bytes, prefixlen: v.prefix }, v.ifname);
+        this.log.info(`Removed stale VIP ${v.address}/${v.prefix} from ${v.ifname} (left by pid ${st.pid})`);
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const name of st.vmacs ?? []) {
+      const link = await this.rtnl!.getLink(name).catch(() => null);
+      if (!link || link.kind !== 'macvlan') continue;
+      try {
+        await this.rtnl!.deleteLink(link.ifindex, name);
+        this.log.info(`Removed stale VMAC ${name} (left by pid ${st.pid})`);
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(this.statePath, { force: true });
+  }
+
+  /** keepalived removes configured VIPs at startup, so that a restarted router does not hold them as BACKUP. */
+  private async removeConfiguredAddresses(): Promise<void> {
+    const want = new Map<string, VrrpInstance>();
+    for (const inst of this.instances) for (const v of inst.installs) want.set(v.address, inst.cfg);
+    if (want.size === 0) return;
+    const addrs = await this.rtnl!.listAddrs();
+    const links = new Map((await this.rtnl!.listLinks()).map((l) => [l.ifindex, l]));
+    for (const a of addrs) {
+      const text = formatIP(a.family, a.address);
+      const cfg = want.get(text);
+      if (!cfg) continue;
+      // An address that is also the interface's own primary address is not ours to remove.
+      if (a.family === 4 && (a.flags & IFA_F_SECONDARY) === 0 && cfg.vips.every((v) => v.address !== text || v.prefix !== a.prefixlen)) continue;
+      const ifname = links.get(a.ifindex)?.name ?? String(a.ifindex);
+      try {
+        await this.rtnl!.delAddress({ family: a.family, ifindex: a.ifindex, address: a.address, prefixlen: a.prefixlen }, ifname);
+        this.log.info(`(${cfg.name}) removed VIP ${text} found on ${ifname} at startup`);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  // --- stop -----------------------------------------------------------------------------------------------------
+
+  /** Priority 0 from every master, VIPs removed, VMACs deleted, sysctls restored, sockets closed. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.log.info('Stopping');
+      for (const inst of this.instances) inst.shutdown();
+      await Promise.all([...this.vipsReady.values()]).catch(() => undefined);
+      if (this.vmacs) {
+        for (const err of await this.vmacs.releaseAll()) this.log.error(err.message);
+      }
+      this.sockets[4]?.close();
+      this.sockets[6]?.close();
+      this.monitor?.close();
+      this.garpSender?.close();
+      this.rtnl?.close();
+      rmSync(this.statePath, { force: true });
+      this.log.info('Stopped vipd');
+    })();
+    return this.stopping;
+  }
+
+  // --- DaemonControl ----------------------------------------------------------------------------------------------
+
+  status(): DaemonStatus {
+    return {
+      pid: process.pid,
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      configFile: this.opts.configFile,
+      instances: this.instances.map((i) => i.status()),
+    };
+  }
+
+  async reload(): Promise<ReloadResult> {
+    return { ok: false, diagnostics: ['reload is not implemented yet (issue 6)'], added: [], removed: [], changed: [], unchanged: [] };
+  }
+
+  async handover(instance: string): Promise<{ ok: boolean; message: string }> {
+    return { ok: false, message: `handover of ${instance}: not implemented yet (issue 6)` };
+  }
+
+  async garp(instance: string): Promise<{ ok: boolean; message: string }> {
+    const inst = this.instances.find((i) => i.name === instance);
+    if (!inst) return { ok: false, message: `no instance named ${instance}` };
+    return inst.announceNow() ? { ok: true, message: `(${instance}) gratuitous ARP / NA burst sent` } : { ok: false, message: `(${instance}) is not MASTER` };
+  }
+
+  /** For tests and status. */
+  get instanceList(): readonly Instance[] {
+    return this.instances;
+  }
+}
+
+function rejectMessage(inst: Instance, r: Rejection, p: VrrpPacket): string {
+  const src = formatIP(p.family, p.src);
+  switch (r.reason) {
+    case 'ttl':
+      return r.detail.startsWith('TTL/HL') ? r.detail : `invalid TTL/HL. Received ${p.ttlOrHopLimit} and expect 255`;
+    case 'auth_type_mismatch':
+      return `received a ${r.detail}`;
+    case 'auth_failure':
+      return 'received an invalid passwd!';
+    case 'interval_mismatch':
+      return `advertisement interval mismatch (${r.detail}) from ${src}`;
+    case 'type':
+      return `Invalid packet type. ${r.detail}`;
+    case 'version_mismatch':
+    case 'version':
+      return `wrong version. ${r.detail} from ${src}`;
+    case 'addr_list':
+      return `ip address associated with VRID ${inst.vrid} not present in MASTER advert from ${src}: ${r.detail}`;
+    default:
+      return `${r.detail} (from ${src}, discarded: ${r.reason})`;
+  }
+}
+
+function peekVrid4(d: Uint8Array): number {
+  if (d.length < 20) return -1;
+  const ihl = (d[0]! & 0x0f) * 4;
+  return d.length > ihl + 1 ? d[ihl + 1]! : -1;
+}
+
+function broadcastOf(addr: Uint8Array, prefix: number): Uint8Array {
+  const out = new Uint8Array(addr);
+  for (let bit = prefix; bit < 32; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  return out;
+}
+
+function parseMac(text: string): Uint8Array | undefined {
+  const parts = text.split(':');
+  if (parts.length !== 6 || parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x))) return undefined;
+  return Uint8Array.from(parts.map((x) => parseInt(x, 16)));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function stripName(msg: string, name: string): string {
+  const p = `(${name}) `;
+  return msg.startsWith(p) ? msg.slice(p.length) : msg;
+}

@@ -1,0 +1,420 @@
+/**
+ * One running virtual router (one keepalived `vrrp_instance`, one address family): the pure state machine from
+ * src/core driven by real time, with its actions carried out through a `Host` (the daemon, which owns the sockets and
+ * netlink). This file does no I/O of its own except timers.
+ */
+import { initialState, step } from '../core/machine.js';
+import { STATE_NAMES, type Action, type VrConfig, type VrEvent, type VrState } from '../core/types.js';
+import type { VirtualAddress, VrrpInstance } from '../config/model.js';
+import { formatIP, parseIP } from '../wire/inet.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, passAuthData, type Advert, type ChecksumForm, type RejectReason, type RxExpectation } from '../wire/vrrp.js';
+import { COUNTER_NAMES, type CounterName, type InstanceStatus, type StateName, type TransitionInfo } from './api.js';
+import type { Logger } from './log.js';
+
+/** What an instance needs from the daemon. */
+export interface Host {
+  readonly log: Logger;
+  /** Monotonic clock, microseconds. */
+  nowUs(): number;
+  sendAdvert(inst: Instance, priority: number): void;
+  addVips(inst: Instance): void;
+  removeVips(inst: Instance): void;
+  /** Start a GARP / unsolicited NA burst for every VIP (the instance handles repeats and the second burst). */
+  announce(inst: Instance, repeat: number): void;
+  /** Read every queued packet now, synchronously (before a Master_Down timer decides anything). */
+  drainSockets(): void;
+  onTransition(inst: Instance, info: TransitionInfo): void;
+  onAdvert(inst: Instance, interArrivalMs: number | null): void;
+}
+
+/** Resolved interface facts, filled in when the instance attaches to its interface. */
+export interface Attachment {
+  /** Interface the adverts are about (the configured `interface`). */
+  ifname: string;
+  ifindex: number;
+  /** Where adverts are sent from and received on (the VMAC unless vmac_xmit_base). */
+  txIfindex: number;
+  rxIfindex: number;
+  /** The VMAC, when use_vmac. */
+  vmacName: string | null;
+  vmacIfindex: number | null;
+  /** MAC for GARP/NA: the VMAC's, else the interface's. */
+  mac: Uint8Array;
+  /** Advert source address (bytes and text). */
+  src: Uint8Array;
+  srcText: string;
+}
+
+export function newCounters(): Record<CounterName, number> {
+  const c = {} as Record<CounterName, number>;
+  for (const n of COUNTER_NAMES) c[n] = 0;
+  return c;
+}
+
+/** keepalived's counter for each rejection reason. */
+export const REASON_COUNTER: Record<RejectReason, CounterName> = {
+  ip_header: 'other_err',
+  ttl: 'ip_ttl_err',
+  length: 'packet_len_err',
+  version: 'version_err',
+  type: 'invalid_type_rcvd',
+  address_count: 'addr_list_err',
+  zero_interval: 'advert_interval_err',
+  checksum: 'checksum_err',
+  auth_type_invalid: 'invalid_authtype',
+  ipv6_first_not_link_local: 'addr_list_err',
+  vrid: 'vrid_err',
+  version_mismatch: 'version_err',
+  auth_type_mismatch: 'authtype_mismatch',
+  auth_failure: 'auth_failure',
+  interval_mismatch: 'advert_interval_err',
+  addr_list: 'addr_list_err',
+  owner: 'other_err',
+  unicast_peer: 'unicast_peer_err',
+};
+
+const US = 1_000_000;
+
+export class Instance {
+  readonly name: string;
+  readonly family: 4 | 6;
+  readonly vrid: number;
+  readonly version: 2 | 3;
+  /** VIPs carried in adverts (`virtual_ipaddress`), canonical text without prefix. */
+  readonly advertised: string[];
+  /** Every address installed when master: VIPs then excluded VIPs. */
+  readonly installs: VirtualAddress[];
+  readonly peers: Uint8Array[];
+  readonly authType: number;
+  readonly authData: Uint8Array;
+  readonly counters = newCounters();
+  readonly checksumForms = { v2: 0, pseudo: 0, plain: 0 };
+  attachment: Attachment | null = null;
+  vr: VrState | null = null;
+  /** Wall-clock time of the last transition, for status. */
+  lastTransition: TransitionInfo | null = null;
+  /** Increases on every transition: delayed work (second GARP burst) checks it is still current. */
+  epoch = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerGen = -1;
+  private garpTimers: NodeJS.Timeout[] = [];
+  private lastAdvertUs = -1;
+  private stopped = false;
+  private settingVips = false;
+
+  constructor(
+    readonly cfg: VrrpInstance,
+    private readonly host: Host,
+  ) {
+    this.name = cfg.name;
+    this.family = cfg.family;
+    this.vrid = cfg.virtualRouterId;
+    this.version = cfg.version;
+    this.advertised = cfg.vips.map((v) => v.address);
+    this.installs = [...cfg.vips, ...cfg.vipsExcluded];
+    this.peers = cfg.unicastPeers.map((p) => parseIP(p.address)?.bytes).filter((b): b is Uint8Array => b !== undefined);
+    if (cfg.auth && cfg.version === 2) {
+      this.authType = cfg.auth.type === 'PASS' ? AUTH_PASS : AUTH_AH;
+      this.authData = cfg.auth.type === 'PASS' ? passAuthData(cfg.auth.pass) : new Uint8Array(8);
+    } else {
+      this.authType = AUTH_NONE;
+      this.authData = new Uint8Array(0);
+    }
+  }
+
+  get log(): Logger {
+    return this.host.log;
+  }
+
+  get unicast(): boolean {
+    return this.peers.length > 0;
+  }
+
+  get state(): StateName {
+    if (this.stopped) return 'STOP';
+    return this.vr ? (STATE_NAMES[this.vr.state] as StateName) : 'INIT';
+  }
+
+  /** The interval in the units of the packet field: v2 seconds, v3 centiseconds. */
+  get wireInterval(): number {
+    return this.version === 2 ? Math.max(1, Math.round(this.cfg.advertIntervalCs / 100)) : this.cfg.advertIntervalCs;
+  }
+
+  /** v3 over IPv4: which checksum form to send. */
+  get checksumForm(): 'pseudo' | 'plain' {
+    return this.cfg.v3ChecksumAsV2 ? 'plain' : 'pseudo';
+  }
+
+  /** The receive expectation for wire-level instance checks. */
+  expectation(): RxExpectation {
+    return {
+      vrid: this.vrid,
+      version: this.version,
+      priority: this.vr?.priority ?? this.cfg.priority,
+      interval: this.wireInterval,
+      authType: this.authType,
+      authData: this.authData,
+      addresses: this.advertised,
+      skipAddrCheck: this.cfg.skipCheckAdvAddr,
+      ownerIgnoresAdverts: this.cfg.ownerIgnoreAdverts,
+    };
+  }
+
+  /** Build the core's configuration once the advert source address is known. */
+  private vrConfig(src: Uint8Array): VrConfig {
+    const c = this.cfg;
+    return {
+      name: c.name,
+      vrid: c.virtualRouterId,
+      family: c.family,
+      version: c.version,
+      priority: c.priority,
+      advertIntervalCs: c.version === 2 ? this.wireInterval * 100 : c.advertIntervalCs,
+      preempt: c.preempt,
+      preemptDelayUs: Math.round(c.preemptDelay * US),
+      acceptMode: c.accept,
+      lowerPrioNoAdvert: c.lowerPrioNoAdvert,
+      higherPrioSendAdvert: c.higherPrioSendAdvert,
+      primaryAddress: src,
+      initialMaster: c.state === 'MASTER' && c.priority < 255,
+      downTimerAdverts: c.downTimerAdverts,
+    };
+  }
+
+  /** Attach to the interface (facts resolved by the daemon) and create the state machine. */
+  attach(a: Attachment): void {
+    this.attachment = a;
+    const prev = this.vr;
+    this.vr = initialState(this.vrConfig(a.src));
+    if (prev?.faulted) this.vr = { ...this.vr, faulted: true };
+  }
+
+  // --- events -------------------------------------------------------------------------------------------------
+
+  feed(ev: VrEvent): void {
+    if (!this.vr || this.stopped) return;
+    const res = step(this.vr, ev, this.host.nowUs());
+    this.vr = res.state;
+    for (const a of res.actions) this.exec(a);
+  }
+
+  startup(): void {
+    this.log.info(`(${this.name}) removing VIPs.`); // keepalived's startup line: configured VIPs were removed
+    this.feed({ type: 'startup' });
+  }
+
+  /** Stop: a master sends priority 0 and removes its addresses (RFC 5798 §6.4.3 Shutdown). */
+  shutdown(): void {
+    this.feed({ type: 'shutdown' });
+    this.clearTimer();
+    this.cancelGarps();
+    this.stopped = true;
+  }
+
+  fault(): void {
+    this.feed({ type: 'fault' });
+  }
+
+  recover(): void {
+    this.feed({ type: 'recover' });
+  }
+
+  /** A validated advert for this instance. */
+  onAdvert(adv: Advert, src: Uint8Array, srcText: string, form: ChecksumForm): void {
+    this.counters.advert_rcvd++;
+    this.checksumForms[form]++;
+    if (adv.priority === 0) this.counters.pri_zero_rcvd++;
+    const vr = this.vr;
+    if (vr && vr.state === 'backup' && adv.priority > 0) {
+      const now = this.host.nowUs();
+      const ia = this.lastAdvertUs >= 0 ? (now - this.lastAdvertUs) / 1000 : null;
+      this.lastAdvertUs = now;
+      this.host.onAdvert(this, ia);
+      const learned = adv.version === 3 ? adv.interval * 10_000 : adv.interval * US;
+      if (adv.version === 3 && learned !== vr.masterAdverIntervalUs && vr.masterAddress === srcText) {
+        this.log.info(`(${this.name}) advertisement interval updated from ${vr.masterAdverIntervalUs / 1000}ms to ${learned / 1000}ms by master`);
+      }
+    }
+    this.feed({ type: 'advert', src, srcText, priority: adv.priority, intervalCs: adv.version === 2 ? adv.interval * 100 : adv.interval });
+  }
+
+  countReject(reason: RejectReason): void {
+    this.counters[REASON_COUNTER[reason]]++;
+  }
+
+  // --- actions ------------------------------------------------------------------------------------------------
+
+  private exec(a: Action): void {
+    switch (a.type) {
+      case 'send_advert':
+        this.counters.advert_sent++;
+        if (a.priority === 0) {
+          this.counters.pri_zero_sent++;
+          this.log.info(`(${this.name}) sent 0 priority`);
+        }
+        this.host.sendAdvert(this, a.priority);
+        break;
+      case 'set_timer':
+        this.armTimer(a.timer.gen, a.timer.at);
+        break;
+      case 'cancel_timer':
+        this.clearTimer();
+        break;
+      case 'add_vips':
+        this.settingVips = true; // logged after "Entering MASTER STATE", in keepalived's order
+        this.host.addVips(this);
+        break;
+      case 'remove_vips':
+        this.cancelGarps();
+        this.log.info(`(${this.name}) removing VIPs.`);
+        this.host.removeVips(this);
+        break;
+      case 'announce':
+        this.startAnnouncements();
+        break;
+      case 'transition':
+        this.onTransition(a.transition.from, a.transition.to, a.transition.reason);
+        break;
+      case 'log':
+        this.logCore(a.code, a.from, a.theirs, a.ours);
+        break;
+    }
+  }
+
+  private onTransition(from: string, to: string, reason: string): void {
+    this.epoch++;
+    const F = STATE_NAMES[from as keyof typeof STATE_NAMES] as StateName;
+    const T = STATE_NAMES[to as keyof typeof STATE_NAMES] as StateName;
+    const info: TransitionInfo = { at: new Date().toISOString(), from: F, to: T, reason };
+    this.lastTransition = info;
+    if (T === 'MASTER') this.counters.become_master++;
+    if (F === 'MASTER') this.counters.release_master++;
+    if (T !== 'INIT') this.log.info(`(${this.name}) Entering ${T} STATE${F === 'INIT' && T !== 'MASTER' ? ' (init)' : ''}`);
+    if (this.settingVips) {
+      this.settingVips = false;
+      this.log.info(`(${this.name}) setting VIPs.`);
+    }
+    if (T !== 'BACKUP') this.lastAdvertUs = -1;
+    this.host.onTransition(this, info);
+  }
+
+  private logCore(code: string, from: string, theirs: number, ours: number): void {
+    const n = this.name;
+    switch (code) {
+      case 'master_down_timeout':
+        this.log.info(`(${n}) Receive advertisement timeout`);
+        break;
+      case 'higher_prio_advert':
+        this.log.info(`(${n}) Master received advert from ${from} with higher priority ${theirs}, ours ${ours}`);
+        break;
+      case 'equal_prio_advert':
+        this.log.info(`(${n}) Master received advert from ${from} with same priority ${theirs} but higher IP address than ours`);
+        break;
+      case 'lower_prio_advert':
+        this.log.info(`(${n}) Received advert from ${from} with lower priority ${theirs}, ours ${ours}${this.cfg.lowerPrioNoAdvert ? '' : ', forcing new election'}`);
+        break;
+      case 'prio_zero_received':
+        this.log.info(this.vr?.state === 'master' ? `(${n}) Master received priority 0 message` : `(${n}) Backup received priority 0 advertisement`);
+        break;
+      case 'preempt_delay_start':
+        this.log.info(`(${n}) start preempt delay (${this.cfg.preemptDelay.toFixed(6)})`);
+        break;
+    }
+  }
+
+  private armTimer(gen: number, atUs: number): void {
+    this.clearTimer();
+    this.timerGen = gen;
+    const delayMs = Math.max(0, (atUs - this.host.nowUs()) / 1000);
+    this.timer = setTimeout(() => this.fireTimer(gen), delayMs);
+  }
+
+  private fireTimer(gen: number): void {
+    this.timer = null;
+    if (gen !== this.timerGen || !this.vr) return;
+    if (this.vr.timer?.kind === 'master_down') {
+      // Timing that does not lie: adverts already queued in the socket count. Read them first; if one of them reset
+      // the Master_Down_Timer, the generation has moved on and this expiry is stale.
+      this.host.drainSockets();
+      if (gen !== this.vr.timer?.gen) return;
+    }
+    this.feed({ type: 'timer', gen });
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerGen = -1;
+  }
+
+  // --- gratuitous ARP / unsolicited NA ------------------------------------------------------------------------
+
+  private startAnnouncements(): void {
+    const g = this.cfg.garp;
+    const epoch = this.epoch + 1; // the transition to MASTER follows this action in the same step
+    this.host.announce(this, Math.max(1, g.masterRepeat));
+    const later = (sec: number, fn: () => void) => {
+      const t = setTimeout(() => {
+        this.garpTimers = this.garpTimers.filter((x) => x !== t);
+        if (this.epoch === epoch && this.vr?.state === 'master') fn();
+      }, sec * 1000);
+      t.unref?.();
+      this.garpTimers.push(t);
+    };
+    if (g.masterDelay > 0) later(g.masterDelay, () => this.host.announce(this, Math.max(1, g.masterRepeat)));
+    if (g.masterRefresh > 0) {
+      const refresh = () => {
+        this.host.announce(this, Math.max(1, g.masterRefreshRepeat));
+        later(g.masterRefresh, refresh);
+      };
+      later(g.masterRefresh, refresh);
+    }
+  }
+
+  /** An immediate burst (vipd garp INSTANCE). */
+  announceNow(): boolean {
+    if (this.vr?.state !== 'master') return false;
+    this.host.announce(this, Math.max(1, this.cfg.garp.masterRepeat));
+    return true;
+  }
+
+  private cancelGarps(): void {
+    for (const t of this.garpTimers) clearTimeout(t);
+    this.garpTimers = [];
+  }
+
+  // --- status -------------------------------------------------------------------------------------------------
+
+  status(): InstanceStatus {
+    const vr = this.vr;
+    const a = this.attachment;
+    const self = a?.srcText ?? null;
+    return {
+      name: this.name,
+      family: this.family,
+      vrid: this.vrid,
+      version: this.version,
+      interface: this.cfg.interface,
+      vmac: a?.vmacName ?? null,
+      state: this.state,
+      basePriority: this.cfg.priority,
+      effectivePriority: vr?.priority ?? this.cfg.priority,
+      masterAddress: vr?.masterAddress === 'self' ? self : (vr?.masterAddress ?? null),
+      sourceAddress: self,
+      vips: this.cfg.vips.map((v) => v.text),
+      advertIntervalMs: this.cfg.advertIntervalCs * 10,
+      masterAdverIntervalMs: vr ? vr.masterAdverIntervalUs / 1000 : this.cfg.advertIntervalCs * 10,
+      masterDownIntervalMs: vr ? vr.masterDownIntervalUs / 1000 : 0,
+      lastTransition: this.lastTransition,
+      tracking: [],
+      counters: { ...this.counters },
+      checksumForms: { ...this.checksumForms },
+      syncGroup: this.cfg.syncGroup,
+    };
+  }
+}
+
+/** Text of an address for logs. */
+export function addrText(family: 4 | 6, b: Uint8Array): string {
+  return formatIP(family, b);
+}
