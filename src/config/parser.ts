@@ -1629,8 +1629,13 @@ class Interpreter {
   // ---- validation across the whole file (keepalived's vrrp_validate_config) ---------------------------------
   private finish(): void {
     const g = this.cfg.global;
+    // The lower-priority GARP settings default to the (global) master ones; instances inherit the globals.
     if (!this.garpLowerPrioDelayGiven) g.garp.lowerPrioDelay = g.garp.masterDelay;
     if (!this.garpLowerPrioRepeatGiven) g.garp.lowerPrioRepeat = g.garp.masterRepeat;
+    if (g.minGarp) {
+      // vrrp_min_garp: one GARP per address on becoming master, none later.
+      Object.assign(g.garp, { masterDelay: 0, masterRepeat: 1, masterRefresh: 0, masterRefreshRepeat: 0, lowerPrioDelay: 0, lowerPrioRepeat: 1 });
+    }
     void this.globalSeen;
     const kept: VrrpInstance[] = [];
     const byRouter = new Map<string, VrrpInstance[]>();
@@ -1726,8 +1731,6 @@ class Interpreter {
       }
       // Per-instance values overriding the globals.
       inst.garp = { ...g.garp, ...gv.garp };
-      if (gv.garp.masterDelay !== undefined && gv.garp.lowerPrioDelay === undefined) inst.garp.lowerPrioDelay = this.garpLowerPrioDelayGiven ? g.garp.lowerPrioDelay : gv.garp.masterDelay;
-      if (gv.garp.masterRepeat !== undefined && gv.garp.lowerPrioRepeat === undefined) inst.garp.lowerPrioRepeat = this.garpLowerPrioRepeatGiven ? g.garp.lowerPrioRepeat : gv.garp.masterRepeat;
       inst.lowerPrioNoAdvert = gv.lowerPrioNoAdvert ?? g.lowerPrioNoAdvert;
       inst.higherPrioSendAdvert = gv.higherPrioSendAdvert ?? g.higherPrioSendAdvert;
       inst.ownerIgnoreAdverts = gv.ownerIgnoreAdverts ?? g.ownerIgnoreAdverts;
@@ -1736,10 +1739,6 @@ class Interpreter {
       inst.checkUnicastSrc = gv.checkUnicastSrc ?? g.checkUnicastSrc;
       inst.notifyPriorityChanges = gv.notifyPriorityChanges ?? g.notifyPriorityChanges;
       if (!gv.downTimer) inst.downTimerAdverts = g.downTimerAdverts;
-      if (g.minGarp) {
-        inst.garp.masterRepeat = 1;
-        inst.garp.masterDelay = 0;
-      }
       if (inst.strict) this.strictCorrections(d, where);
       // Trackers.
       for (const s of gv.trackScriptStmts) inst.trackScripts.push(...this.resolveRefs(this.trackRefs(s, 253, `${where} track_script`), 'script', where));
@@ -1841,6 +1840,7 @@ class Interpreter {
     inst.lowerPrioNoAdvert = true;
     inst.ownerIgnoreAdverts = true;
     inst.garp.lowerPrioRepeat = 0;
+    inst.garp.lowerPrioDelay = 0;
   }
 }
 

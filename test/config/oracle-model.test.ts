@@ -1,0 +1,231 @@
+/**
+ * keepalived as the oracle for the *model*: for every fixture both accept, keepalived is started (`-d` dumps its
+ * configuration at startup) inside a vipd-* network namespace, stopped by PID as soon as the dump is complete, and
+ * the instances it built are compared with vipd's model field by field: version, initial state, interface, VRID,
+ * priority, advert interval, accept, preempt, VIPs (with dev/scope/label), unicast peers, GARP settings, down timer,
+ * lower/higher-priority advert behaviour. Needs root and keepalived; skips with a message otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, haveCommand, netnsUnavailableReason, run, uniqueNsName } from '../helpers/netns.js';
+import { loadFixtures, type Fixture } from './fixtures.js';
+import { parseConfig } from '../../src/config/parser.js';
+import type { VrrpInstance } from '../../src/config/model.js';
+
+function skipReason(): string | false {
+  const ns = netnsUnavailableReason();
+  if (ns) return ns;
+  if (!haveCommand('keepalived')) return 'keepalived is not installed (apt-get install keepalived); model comparison skipped';
+  return false;
+}
+const skip = skipReason();
+
+interface KaInstance {
+  name: string;
+  fields: Map<string, string>;
+  vips: string[];
+  peers: string[];
+}
+
+/** The "VRRP Topology" section of keepalived's -d dump, per instance. */
+export function parseTopology(log: string): KaInstance[] {
+  const lines = log.split('\n').map((l) => l.replace(/^\w{3} \w{3} +\d+ [\d:]+ \d{4}: /, ''));
+  const start = lines.findIndex((l) => l.includes('------< VRRP Topology >------'));
+  if (start < 0) return [];
+  const out: KaInstance[] = [];
+  let cur: KaInstance | null = null;
+  let list: string[] | null = null;
+  for (let i = start + 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.startsWith('------<')) break;
+    // Other log lines (state changes of the running instance) can interleave with the dump: skip them.
+    if (!l.startsWith(' ')) continue;
+    const inst = /^ VRRP Instance = (.*)$/.exec(l);
+    if (inst) {
+      cur = { name: inst[1]!, fields: new Map(), vips: [], peers: [] };
+      out.push(cur);
+      list = null;
+      continue;
+    }
+    if (!cur) continue;
+    if (/^ {5}\S/.test(l) && list) {
+      list.push(l.trim());
+      continue;
+    }
+    list = null;
+    if (/^ {3}Virtual IP \(\d+\):/.test(l)) list = cur.vips;
+    else if (/^ {3}Unicast Peer :/.test(l)) list = cur.peers;
+    const kv = /^ {3}([^=]+?) = (.*)$/.exec(l);
+    if (kv) cur.fields.set(kv[1]!, kv[2]!);
+  }
+  return out;
+}
+
+/** Kill (by PID, SIGKILL) every process in namespace `ns`: the keepalived parent and its VRRP child. */
+function killAllIn(ns: string): void {
+  let pids: string[] = [];
+  try {
+    pids = run('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean);
+  } catch {
+    return;
+  }
+  for (const p of pids) {
+    try {
+      process.kill(Number(p), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** A fresh namespace with eth0-eth3 (veth pairs) and the fixtures' addresses. */
+function freshNs(lab: Lab): string {
+  const ns = lab.addNs(uniqueNsName('kad'));
+  const cmds: string[] = [];
+  for (let i = 0; i < 4; i++) cmds.push(`link add eth${i} type veth peer name peer${i}`, `link set eth${i} up`, `link set peer${i} up`);
+  cmds.push('addr add 192.0.2.10/24 dev eth0', 'addr add 2001:db8::10/64 dev eth0 nodad', 'addr add 198.51.100.10/24 dev eth1');
+  run('ip', ['-n', ns, '-batch', '-'], { input: cmds.join('\n') + '\n' });
+  return ns;
+}
+
+/** Remove a namespace of the lab now (its processes killed first). */
+function dropNs(lab: Lab, ns: string): void {
+  killAllIn(ns);
+  try {
+    run('ip', ['netns', 'del', ns]);
+  } catch {
+    /* destroy() retries */
+  }
+  const k = lab.namespaces.indexOf(ns);
+  if (k >= 0) lab.namespaces.splice(k, 1);
+}
+
+/**
+ * Start keepalived with -d in a namespace of its own, return its log once the dump is complete (or after 8 s);
+ * then every process of that namespace is killed by PID and the namespace deleted.
+ */
+function dump(lab: Lab, f: Fixture, dir: string): Promise<string> {
+  const t0 = Date.now();
+  const ns = freshNs(lab);
+  return new Promise((resolve) => {
+    const child = lab.spawnIn(ns, 'keepalived', ['-n', '-l', '-D', '-d', '-P', '-i', 'vipd-test-host', '-p', join(dir, `${f.name}.pid`), '-r', join(dir, `${f.name}.vrrp.pid`), '-f', f.path]);
+    let log = '';
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const t1 = Date.now();
+      dropNs(lab, ns);
+      if (process.env.VIPD_KAD_DEBUG) process.stderr.write(`${f.name}: dump ${t1 - t0} ms, drop ${Date.now() - t1} ms\n`);
+      resolve(log);
+    };
+    const timer = setTimeout(finish, 8000);
+    const onData = (b: Buffer): void => {
+      log += b.toString();
+      const t = log.indexOf('------< VRRP Topology >------');
+      if (t >= 0 && /------< (Interfaces|VRRP Sync groups|VRRP Scripts|Static|Track)/.test(log.slice(t + 10))) finish();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', () => setTimeout(finish, 50));
+  });
+}
+
+function vipText(v: VrrpInstance['vips'][number], inst: VrrpInstance): string {
+  const full = v.family === 4 ? 32 : 128;
+  let s = v.prefix === full ? v.address : `${v.address}/${v.prefix}`;
+  if (v.brd && v.brd !== '-') s += ` brd`;
+  // Without `dev`, an address goes on the instance's interface, or on its VMAC.
+  const dev = v.dev ?? (inst.useVmac !== false ? `${inst.useVmac}@${inst.interface}` : inst.interface);
+  s += ` dev ${dev}`;
+  s += ` scope ${v.scope ?? 'global'}`;
+  if (v.label) s += ` label ${v.label}`;
+  if (v.family === 6 && v.preferredLft === 0) s += ' deprecated';
+  return s;
+}
+
+/** Normalise a keepalived VIP line to the same shape (drop what vipd does not model yet). */
+function kaVipText(line: string): string {
+  return line
+    .replace(/ brd \S+/, ' brd')
+    .replace(/ preferred_lft \S+/, '')
+    .replace(/ (-nodad|nodad|no_track|track|home|mngtmpaddr|noprefixroute|autojoin|peer \S+)(?=\s|$)/g, '')
+    .trim();
+}
+
+function compare(f: Fixture, ka: KaInstance[], vipd: VrrpInstance[]): string[] {
+  const diffs: string[] = [];
+  const d = (what: string, a: unknown, b: unknown): void => {
+    if (f.modelSkip.some((k) => what.endsWith(` ${k}`))) return;
+    if (String(a) !== String(b)) diffs.push(`${f.name} ${what}: keepalived ${String(a)}, vipd ${String(b)}`);
+  };
+  d('instances', ka.map((i) => i.name).join(','), vipd.map((i) => i.name).join(','));
+  for (const k of ka) {
+    const v = vipd.find((i) => i.name === k.name);
+    if (!v) continue;
+    const F = (n: string): string => k.fields.get(n) ?? '?';
+    const w = `${k.name}`;
+    d(`${w} version`, F('VRRP Version'), v.version);
+    d(`${w} state`, F('Wantstate'), v.state);
+    const iface = v.useVmac !== false ? `${v.useVmac}, vmac on ${v.interface}${v.vmacXmitBase ? ', xmit base i/f' : ''}` : v.interface;
+    d(`${w} interface`, F('Interface'), iface);
+    d(`${w} vrid`, F('Virtual Router ID'), v.virtualRouterId);
+    d(`${w} priority`, F('Priority'), v.priority);
+    const adv = F('Advert interval');
+    const ms = /^(\d+) milli-sec$/.exec(adv) ? Number(/^(\d+)/.exec(adv)![1]) : /^(\d+) sec$/.exec(adv) ? Number(/^(\d+)/.exec(adv)![1]) * 1000 : NaN;
+    d(`${w} advert_int (ms)`, ms, v.advertIntervalCs * 10);
+    d(`${w} accept`, F('Accept'), v.accept ? 'enabled' : 'disabled');
+    d(`${w} preempt`, F('Preempt'), v.preempt ? 'enabled' : 'disabled');
+    d(`${w} garp delay`, F('Gratuitous ARP delay'), v.garp.masterDelay);
+    d(`${w} garp repeat`, F('Gratuitous ARP repeat'), v.garp.masterRepeat);
+    d(`${w} garp refresh`, F('Gratuitous ARP refresh'), v.garp.masterRefresh);
+    d(`${w} garp refresh repeat`, F('Gratuitous ARP refresh repeat'), v.garp.masterRefreshRepeat);
+    d(`${w} garp lower prio delay`, F('Gratuitous ARP lower priority delay'), v.garp.lowerPrioDelay);
+    d(`${w} garp lower prio repeat`, F('Gratuitous ARP lower priority repeat'), v.garp.lowerPrioRepeat);
+    d(`${w} down timer adverts`, F('Down timer adverts'), v.downTimerAdverts);
+    d(`${w} advert on lower prio`, F('Send advert after receive lower priority advert'), !v.lowerPrioNoAdvert);
+    d(`${w} advert on higher prio`, F('Send advert after receive higher priority advert'), v.higherPrioSendAdvert);
+    if (k.fields.has('Unicast TTL')) d(`${w} unicast ttl`, F('Unicast TTL'), v.unicastTtl);
+    d(`${w} vips`, k.vips.map(kaVipText).join(' | '), v.vips.map((x) => vipText(x, v)).join(' | '));
+    d(`${w} unicast peers`, k.peers.map((p) => p.split(' ')[0]).join(','), v.unicastPeers.map((p) => p.address).join(','));
+  }
+  return diffs;
+}
+
+test('keepalived -d builds the same instances as vipd for every fixture both accept', { skip, timeout: 300_000 }, async () => {
+  const lab = new Lab();
+  const dir = mkdtempSync(join(tmpdir(), 'vipd-kad-'));
+  try {
+    // Fixtures without an instance have no topology to compare (keepalived would idle without a dump).
+    const fixtures = loadFixtures().filter(
+      (f) => f.vipd === 'ok' && f.keepalived === 'ok' && parseConfig(f.path, { instanceId: 'vipd-test-host' }).config.instances.length > 0,
+    );
+    assert.ok(fixtures.length >= 30, `${fixtures.length} fixtures`);
+    const diffs: string[] = [];
+    let compared = 0;
+    // Four at a time, each in a namespace of its own (VMACs and VIPs of one run must not meet another's).
+    for (let i = 0; i < fixtures.length; i += 4) {
+      const batch = fixtures.slice(i, i + 4);
+      const logs = await Promise.all(batch.map((f) => dump(lab, f, dir)));
+      batch.forEach((f, k) => {
+        const ka = parseTopology(logs[k]!);
+        const vipd = parseConfig(f.path, { instanceId: 'vipd-test-host' }).config.instances;
+        if (ka.length === 0 && vipd.length > 0) {
+          diffs.push(`${f.name}: no topology in keepalived's dump:\n${logs[k]!.slice(0, 1500)}`);
+          return;
+        }
+        compared += ka.length;
+        diffs.push(...compare(f, ka, vipd));
+      });
+    }
+    assert.deepEqual(diffs, [], diffs.join('\n'));
+    assert.ok(compared >= 30, `only ${compared} instances compared`);
+  } finally {
+    await lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
