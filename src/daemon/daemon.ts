@@ -19,6 +19,7 @@ import {
   VmacManager,
   VrrpSocket,
   lockMemory,
+  processRunning,
   setRealtimePriority,
   type AddrSpec,
   type LinkInfo,
@@ -404,7 +405,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         for (const p of ps) {
           try {
             if (p.vip.family === 4) this.garpSender!.sendGarp(p.ifindex, p.mac, p.bytes);
-            else this.garpSender!.sendNa(p.ifindex, p.mac, p.bytes, p.bytes, { router: true });
+            else this.garpSender!.sendNa(p.ifindex, p.mac, naSource(inst, p), p.bytes, { router: true });
           } catch (e) {
             this.log.limited(`${inst.name}:garp`, 'error', `(${inst.name}) ${(e as Error).message}`);
           }
@@ -506,7 +507,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     } catch {
       return;
     }
-    if (st.pid && st.pid !== process.pid && pidAlive(st.pid)) {
+    if (st.pid && st.pid !== process.pid && processRunning(st.pid, 'vipd')) {
       throw new DaemonError(`another vipd (pid ${st.pid}) uses state directory ${this.opts.stateDir}; give each daemon its own --state-dir`);
     }
     for (const v of st.vips ?? []) {
@@ -634,6 +635,13 @@ function rejectMessage(inst: Instance, r: Rejection, p: VrrpPacket): string {
   }
 }
 
+/** Source of an unsolicited NA: the VIP itself when link-local, else the instance's link-local advert source. */
+function naSource(inst: Instance, p: Placement): Uint8Array {
+  if (isIPv6LinkLocal(p.bytes)) return p.bytes;
+  const src = inst.attachment?.src;
+  return src && isIPv6LinkLocal(src) ? src : p.bytes;
+}
+
 function peekVrid4(d: Uint8Array): number {
   if (d.length < 20) return -1;
   const ihl = (d[0]! & 0x0f) * 4;
@@ -650,15 +658,6 @@ function parseMac(text: string): Uint8Array | undefined {
   const parts = text.split(':');
   if (parts.length !== 6 || parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x))) return undefined;
   return Uint8Array.from(parts.map((x) => parseInt(x, 16)));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function sleep(ms: number): Promise<void> {

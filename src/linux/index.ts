@@ -9,4 +9,4 @@ export type { NaOptions } from './garp.js';
 export { Sysctls, SysctlError, confKey } from './sysctl.js';
 export { VmacManager, vmacName, chooseVmacName, eui64LinkLocal } from './vmac.js';
 export type { Vmac, VmacRequest } from './vmac.js';
-export { setRealtimePriority, setNormalScheduling, lockMemory, unlockMemory, ifNameToIndex, ifIndexToName } from './process.js';
+export { setRealtimePriority, setNormalScheduling, lockMemory, unlockMemory, ifNameToIndex, ifIndexToName, processRunning } from './process.js';

@@ -2,6 +2,7 @@
  * Process-level timing aids for the daemon: SCHED_FIFO and locked memory (keepalived's
  * vrrp_rt_priority / vrrp_no_swap). Errors are SysErrors with errno names.
  */
+import { readFileSync } from 'node:fs';
 import { K, native, wrapError } from './native.js';
 
 /** Switch this process to SCHED_FIFO at `priority` (1-99). */
@@ -59,4 +60,21 @@ export function ifNameToIndex(name: string): number {
 
 export function ifIndexToName(index: number): string | null {
   return native().ifIndexToName(index);
+}
+
+/**
+ * Whether `pid` is a live (not zombie) process whose command line contains `marker` (e.g. "vipd"), read from /proc.
+ * Used to tell a crashed daemon's state file from a running one's, despite PID reuse and unreaped zombies.
+ */
+export function processRunning(pid: number, marker?: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    if (marker === undefined) return true;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
 }
