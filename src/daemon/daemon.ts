@@ -80,6 +80,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private linkState = new Map<number, boolean>();
   private readonly startedAt = new Date();
   private stopping: Promise<void> | null = null;
+  /** True once the state directory is ours (after stale cleanup); only then may stop() remove the state file. */
+  private ownsState = false;
   /** Packets that matched no instance, by reason. */
   readonly unmatched = newCounters();
 
@@ -142,6 +144,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       onError: (err) => this.log.limited('rtnl', 'error', `netlink events: ${err.message}`),
     });
     await this.cleanupStale();
+    this.ownsState = true;
     this.instances = config.instances.map((c) => new Instance(c, this));
     await this.removeConfiguredAddresses();
     for (const inst of this.instances) await this.attachInstance(inst);
@@ -484,6 +487,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   }
 
   private writeState(): void {
+    if (!this.ownsState) return;
     const st: StateFile = {
       pid: process.pid,
       vips: [...this.installed.values()],
@@ -574,7 +578,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       this.monitor?.close();
       this.garpSender?.close();
       this.rtnl?.close();
-      rmSync(this.statePath, { force: true });
+      if (this.ownsState) rmSync(this.statePath, { force: true });
       this.log.info('Stopped vipd');
     })();
     return this.stopping;
