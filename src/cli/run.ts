@@ -24,6 +24,7 @@ export interface RunOptions {
   logFormat: string;
   metricsListen?: string;
   realtime?: string;
+  makeBeforeBreak?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -43,6 +44,7 @@ export function registerRun(program: Command): void {
     .option('--state-dir <DIR>', 'state directory (what to clean up after a crash)', '/run/vipd')
     .option('--log-format <FORMAT>', 'text (keepalived wording) or json', 'text')
     .option('--metrics-listen <ADDR:PORT>', 'serve Prometheus /metrics and the dashboard on ADDR:PORT (off by default)')
+    .option('--no-make-before-break', "on stop, release addresses at once as keepalived does (default: hold them until the new master is heard)")
     .option('--realtime [PRIO]', 'SCHED_FIFO at PRIO (default 50) and mlockall, like keepalived vrrp_rt_priority')
     .action(async (o: Record<string, unknown>) => {
       const code = await runDaemon({
@@ -57,6 +59,7 @@ export function registerRun(program: Command): void {
         logFormat: o.logFormat as string,
         ...(o.metricsListen ? { metricsListen: o.metricsListen as string } : {}),
         ...(o.realtime !== undefined ? { realtime: o.realtime === true ? '50' : String(o.realtime) } : {}),
+        makeBeforeBreak: o.makeBeforeBreak !== false,
       });
       if (code !== null) process.exitCode = code;
     });
@@ -84,6 +87,7 @@ export async function runDaemon(o: RunOptions): Promise<number | null> {
     stateDir: o.stateDir,
     realtimePriority: rt,
     logger,
+    makeBeforeBreak: o.makeBeforeBreak !== false,
   });
   const pidFiles = [o.pid, o.vrrpPid].filter((x): x is string => Boolean(x));
   let stopControl: (() => Promise<void>) | null = null;

@@ -44,6 +44,8 @@ export interface DaemonOptions {
   /** SCHED_FIFO priority (1-99) and mlockall, or null. */
   realtimePriority?: number | null;
   logger?: Logger;
+  /** On stop, masters hold their addresses until the new master is heard (default true). */
+  makeBeforeBreak?: boolean;
 }
 
 /** Where a VIP goes: interface index, name and the MAC to announce it with. */
@@ -82,6 +84,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private stopping: Promise<void> | null = null;
   /** True once the state directory is ours (after stale cleanup); only then may stop() remove the state file. */
   private ownsState = false;
+  private reloading = false;
   /** Packets that matched no instance, by reason. */
   readonly unmatched = newCounters();
 
@@ -568,7 +571,14 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       this.log.info('Stopping');
-      for (const inst of this.instances) inst.shutdown();
+      // Make-before-break: masters keep their addresses until the new master is heard (bounded by
+      // Master_Down_Interval). --no-make-before-break gives keepalived's exact behaviour (release at once).
+      const releases: Promise<boolean>[] = [];
+      for (const inst of this.instances) {
+        if (this.opts.makeBeforeBreak !== false && inst.state === 'MASTER') releases.push(inst.handover('stop'));
+        else inst.shutdown();
+      }
+      await Promise.all(releases);
       await Promise.all([...this.vipsReady.values()]).catch(() => undefined);
       if (this.vmacs) {
         for (const err of await this.vmacs.releaseAll()) this.log.error(err.message);
@@ -596,12 +606,97 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     };
   }
 
+  /**
+   * Hitless reload (SIGHUP, `vipd reload`): instances whose configuration is unchanged keep running untouched (no
+   * transition, no advert gap, no GARP); changed ones are rebuilt; removed ones release (priority 0) and stop; new ones
+   * start as at a fresh start. A file with errors is refused and the running configuration stays.
+   */
   async reload(): Promise<ReloadResult> {
-    return { ok: false, diagnostics: ['reload is not implemented yet (issue 6)'], added: [], removed: [], changed: [], unchanged: [] };
+    if (this.reloading) return { ok: false, diagnostics: ['a reload is already in progress'], added: [], removed: [], changed: [], unchanged: [] };
+    this.reloading = true;
+    try {
+      return await this.doReload();
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const res = parseConfig(this.opts.configFile, this.opts.instanceId !== undefined ? { instanceId: this.opts.instanceId } : {});
+    const diagnostics = res.diagnostics.map((d) => formatDiagnostic(d));
+    const errors = res.diagnostics.filter((d) => d.severity === 'error');
+    const result: ReloadResult = { ok: false, diagnostics, added: [], removed: [], changed: [], unchanged: [] };
+    if (!res.usable || errors.length > 0) {
+      for (const d of errors) this.log.error(formatDiagnostic(d));
+      this.log.error(`Reload refused: ${this.opts.configFile} has ${errors.length || 'fatal'} error(s); the running configuration stays`);
+      return result;
+    }
+    const next = res.config;
+    const oldByName = new Map(this.instances.map((i) => [i.name, i]));
+    const kept: Instance[] = [];
+    const starting: Instance[] = [];
+    for (const cfg of next.instances) {
+      const old = oldByName.get(cfg.name);
+      if (old && sameConfig(old.cfg, cfg)) {
+        kept.push(old);
+        result.unchanged.push(cfg.name);
+        oldByName.delete(cfg.name);
+        continue;
+      }
+      if (old) result.changed.push(cfg.name);
+      else result.added.push(cfg.name);
+      starting.push(new Instance(cfg, this));
+    }
+    // Stop what is removed or changed: masters release with priority 0, addresses removed.
+    for (const old of oldByName.values()) {
+      if (!result.changed.includes(old.name)) result.removed.push(old.name);
+      old.shutdown();
+      this.placements.delete(old);
+    }
+    await Promise.all([...oldByName.values()].map((i) => this.vipsReady.get(i) ?? Promise.resolve()));
+    for (const old of oldByName.values()) this.vipsReady.delete(old);
+    await this.releaseUnusedVmacs(next.instances);
+    this.config = next;
+    this.instances = [...kept, ...starting];
+    for (const f of new Set(next.instances.map((i) => i.family))) {
+      if (!this.sockets[f]) {
+        const sock = VrrpSocket.open(f);
+        sock.onPacket((p) => this.onPacket(p), (err) => this.log.limited(`sock${f}`, 'error', `VRRP socket IPv${f}: ${err.message}`));
+        this.sockets[f] = sock;
+      }
+    }
+    for (const inst of starting) await this.attachInstance(inst);
+    for (const inst of starting) if (inst.attachment) inst.startup();
+    this.writeState();
+    result.ok = true;
+    this.log.info(
+      `Reload complete: ${result.unchanged.length} unchanged, ${result.changed.length} changed, ${result.added.length} added, ${result.removed.length} removed`,
+    );
+    return result;
+  }
+
+  /** Delete VMACs we created that no instance of the new configuration uses. */
+  private async releaseUnusedVmacs(next: VrrpInstance[]): Promise<void> {
+    if (!this.vmacs) return;
+    const keep = new Set<string>();
+    for (const v of this.vmacs.list()) {
+      if (next.some((c) => c.useVmac === v.name && c.interface === v.parent && c.family === v.family)) keep.add(v.name);
+    }
+    for (const v of this.vmacs.list()) {
+      if (!keep.has(v.name)) await this.vmacs.release(v.name).catch((e: Error) => this.log.error(e.message));
+    }
   }
 
   async handover(instance: string): Promise<{ ok: boolean; message: string }> {
-    return { ok: false, message: `handover of ${instance}: not implemented yet (issue 6)` };
+    const inst = this.instances.find((i) => i.name === instance);
+    if (!inst) return { ok: false, message: `no instance named ${instance}` };
+    if (inst.state !== 'MASTER') return { ok: false, message: `(${instance}) is ${inst.state}, not MASTER: nothing to hand over` };
+    const t0 = performance.now();
+    await inst.handover('backup');
+    return {
+      ok: true,
+      message: `(${instance}) handed over in ${(performance.now() - t0).toFixed(1)} ms; staying BACKUP without preemption until reload or restart`,
+    };
   }
 
   async garp(instance: string): Promise<{ ok: boolean; message: string }> {
@@ -640,6 +735,12 @@ function rejectMessage(inst: Instance, r: Rejection, p: VrrpPacket): string {
 }
 
 /** Source of an unsolicited NA: the VIP itself when link-local, else the instance's link-local advert source. */
+/** Compare two instance configurations, ignoring where they were written. */
+function sameConfig(a: VrrpInstance, b: VrrpInstance): boolean {
+  const strip = (_k: string, v: unknown) => (_k === 'src' ? undefined : v);
+  return JSON.stringify(a, strip) === JSON.stringify(b, strip);
+}
+
 function naSource(inst: Instance, p: Placement): Uint8Array {
   if (isIPv6LinkLocal(p.bytes)) return p.bytes;
   const src = inst.attachment?.src;

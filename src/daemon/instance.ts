@@ -101,6 +101,10 @@ export class Instance {
   private lastAdvertUs = -1;
   private stopped = false;
   private settingVips = false;
+  private holdVips = false;
+  private releasing: { finish: (why: string) => void; timer: NodeJS.Timeout } | null = null;
+  /** After `vipd handover`, the instance stays Backup (no preemption) until restart or reload. */
+  preemptSuspended = false;
 
   constructor(
     readonly cfg: VrrpInstance,
@@ -170,7 +174,7 @@ export class Instance {
       version: c.version,
       priority: c.priority,
       advertIntervalCs: c.version === 2 ? this.wireInterval * 100 : c.advertIntervalCs,
-      preempt: c.preempt,
+      preempt: c.preempt && !this.preemptSuspended,
       preemptDelayUs: Math.round(c.preemptDelay * US),
       acceptMode: c.accept,
       lowerPrioNoAdvert: c.lowerPrioNoAdvert,
@@ -211,6 +215,49 @@ export class Instance {
     this.stopped = true;
   }
 
+  /**
+   * Make-before-break handover (vipd's improvement on RFC 5798 §6.4.3 Shutdown, which keepalived follows): send the
+   * priority-0 advert as the RFC says, but keep the addresses (and so keep answering ARP/ND and forwarding) until
+   * another router's first advert shows it has taken over, or until Master_Down_Interval has passed. The core sees an
+   * ordinary Shutdown; only the removal of the addresses is deferred here.
+   *
+   * `then`: 'stop' leaves the instance stopped (daemon exit); 'backup' restarts it in Backup with preemption
+   * suspended, so that it does not take mastership straight back (`vipd handover`).
+   * Resolves true when the instance was master and has now released, false when it was not master.
+   */
+  handover(then: 'stop' | 'backup'): Promise<boolean> {
+    if (!this.vr || this.vr.state !== 'master' || this.stopped) return Promise.resolve(false);
+    const boundMs = this.vr.masterDownIntervalUs / 1000;
+    return new Promise<boolean>((resolve) => {
+      this.holdVips = true;
+      this.feed({ type: 'shutdown' }); // priority 0 advert, timer cancelled, Master -> Initialize
+      this.cancelGarps();
+      const finish = (why: string) => {
+        if (!this.releasing) return;
+        clearTimeout(this.releasing.timer);
+        this.releasing = null;
+        this.holdVips = false;
+        this.log.info(`(${this.name}) handover: ${why}; removing VIPs.`);
+        this.host.removeVips(this);
+        if (then === 'stop') {
+          this.stopped = true;
+        } else if (this.attachment) {
+          this.preemptSuspended = true;
+          this.attach(this.attachment);
+          this.startup();
+        }
+        resolve(true);
+      };
+      const timer = setTimeout(() => finish(`no new master heard within ${boundMs.toFixed(0)} ms`), boundMs);
+      this.releasing = { finish, timer };
+    });
+  }
+
+  /** True while a handover holds the addresses. */
+  get handingOver(): boolean {
+    return this.releasing !== null;
+  }
+
   fault(): void {
     this.feed({ type: 'fault' });
   }
@@ -222,6 +269,7 @@ export class Instance {
   /** A validated advert for this instance. */
   onAdvert(adv: Advert, src: Uint8Array, srcText: string, form: ChecksumForm): void {
     this.counters.advert_rcvd++;
+    if (this.releasing && adv.priority > 0) this.releasing.finish(`new master ${srcText} heard`);
     this.checksumForms[form]++;
     if (adv.priority === 0) this.counters.pri_zero_rcvd++;
     const vr = this.vr;
@@ -266,6 +314,7 @@ export class Instance {
         break;
       case 'remove_vips':
         this.cancelGarps();
+        if (this.holdVips) break; // make-before-break: removed when the new master is heard
         this.log.info(`(${this.name}) removing VIPs.`);
         this.host.removeVips(this);
         break;
