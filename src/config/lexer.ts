@@ -165,11 +165,12 @@ export class Lexer {
     }
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
     } catch {
       text = buf.toString('latin1');
       this.diag('warning', shown, 1, 'file is not valid UTF-8; read as Latin-1');
     }
+
     this.stack.push(real);
     try {
       this.processText(text, shown);
@@ -180,6 +181,10 @@ export class Lexer {
   }
 
   private processText(text: string, file: string): void {
+    if (text.startsWith('\ufeff')) {
+      text = text.slice(1);
+      this.diag('warning', file, 1, 'file starts with a byte order mark; vipd skips it, keepalived would read it as part of the first word');
+    }
     const physical = text.split(/\r?\n/);
     for (let i = 0; i < physical.length; i++) {
       if (this.tokenLimitHit) return;
@@ -200,7 +205,8 @@ export class Lexer {
       }
 
       // $NAME=value definitions (a trailing backslash continues the value).
-      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(body);
+      // (no space before '=': keepalived reads `$X = y` as an unknown keyword)
+      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(body);
       if (def) {
         let value = def[2]!.trim();
         const parts: string[] = [];
@@ -263,6 +269,13 @@ export class Lexer {
     const saved = this.defs.get(name);
     for (const v of values) {
       this.defs.set(name, { value: v, pos: { file, line } });
+      // A repeated line may itself be a (single-line) definition.
+      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(rest);
+      if (def) {
+        const value = this.expand(def[2]!.trim(), file, line);
+        if (value !== null && def[1] !== name) this.defs.set(def[1]!, { value, pos: { file, line } });
+        continue;
+      }
       this.emitLogical(rest, file, line);
     }
     if (saved) this.defs.set(name, saved);
@@ -278,7 +291,8 @@ export class Lexer {
       const inc = /^\s*(include[a-z]?)\s+(.*)$/s.exec(piece);
       if (inc && INCLUDE_KEYWORDS.has(inc[1]!)) {
         const args = inc[2]!.trim().split(/\s+/).filter(Boolean);
-        const toks: Token[] = [inc[1]!, ...args].map((t) => ({ text: t.replace(/^(["'])(.*)\1$/, '$2'), quoted: false, file, line }));
+        // Quotes are not removed: keepalived looks for a file named with them.
+        const toks: Token[] = [inc[1]!, ...args].map((t) => ({ text: t, quoted: false, file, line }));
         this.include(toks, file, line);
         continue;
       }
