@@ -3,7 +3,8 @@
  * `file:line: message`. Exit codes follow `keepalived -t`: 0 usable, 3 unusable, 4 errors but it would run.
  */
 import type { Command } from 'commander';
-import { parseConfig } from '../config/parser.js';
+import { parseConfig, interfaceDiagnostics } from '../config/parser.js';
+import { ifNameToIndex } from '../linux/process.js';
 import { checkExitCode, formatDiagnostic, EXIT_OK } from '../config/diagnostics.js';
 import type { KeepalivedConfig } from '../config/model.js';
 
@@ -12,6 +13,8 @@ export interface CheckOptions {
   configId?: string;
   dump?: boolean;
   quiet?: boolean;
+  /** Check that the interfaces named exist here, as keepalived -t does (default true). */
+  interfaces?: boolean;
 }
 
 /** Run the check; returns the exit code and writes to the given streams. */
@@ -21,6 +24,14 @@ export function runCheck(
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): number {
   const r = parseConfig(opts.file, opts.configId !== undefined ? { instanceId: opts.configId } : {});
+  if (opts.interfaces !== false && r.usable) {
+    try {
+      r.diagnostics.push(...interfaceDiagnostics(r.config, (name) => ifNameToIndex(name) > 0));
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      r.diagnostics.push({ severity: 'notice', file: opts.file, line: 1, message: `interfaces not checked (${why})` });
+    }
+  }
   for (const d of r.diagnostics) {
     if (opts.quiet && d.severity === 'notice') continue;
     err(formatDiagnostic(d) + '\n');
@@ -59,7 +70,8 @@ export function registerCheck(program: Command): void {
     .option('-i, --config-id <ID>', "use lines starting '@ID' and skip '@^ID' (default: the short host name)")
     .option('--dump', 'print the resulting model as JSON')
     .option('-q, --quiet', 'print only errors and warnings')
-    .action((o: { file: string; configId?: string; dump?: boolean; quiet?: boolean }) => {
-      process.exitCode = runCheck({ file: o.file, configId: o.configId, dump: o.dump, quiet: o.quiet });
+    .option('--no-interfaces', 'do not check that the interfaces named exist on this machine')
+    .action((o: { file: string; configId?: string; dump?: boolean; quiet?: boolean; interfaces: boolean }) => {
+      process.exitCode = runCheck({ file: o.file, configId: o.configId, dump: o.dump, quiet: o.quiet, interfaces: o.interfaces });
     });
 }

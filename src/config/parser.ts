@@ -1869,3 +1869,32 @@ function isMulticast(addr: string): boolean {
 function quoteWord(s: string): string {
   return /[\s"'\\]/.test(s) ? `"${s.replace(/(["\\])/g, '\\$1')}"` : s;
 }
+
+/**
+ * Interfaces the configuration names (instance interfaces, tracked interfaces, VIP/route `dev`s) that do not exist,
+ * as error diagnostics at the line naming them — what keepalived -t reports. `exists` is supplied by the caller
+ * (the OS is not touched here). VMAC interfaces the instances create are not required to exist.
+ */
+export function interfaceDiagnostics(config: KeepalivedConfig, exists: (name: string) => boolean): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const created = new Set(config.instances.map((i) => (i.useVmac !== false ? i.useVmac : '')).filter(Boolean));
+  const seen = new Set<string>();
+  const check = (name: string | null, at: SourcePos, what: string): void => {
+    if (name === null || created.has(name)) return;
+    const key = `${name}@${at.file}:${at.line}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (!exists(name)) out.push({ severity: 'error', file: at.file, line: at.line, message: `${what}: interface ${name} does not exist` });
+  };
+  for (const i of config.instances) {
+    const w = `vrrp_instance ${i.name}`;
+    check(i.interface, i.src, w);
+    for (const t of i.trackInterfaces) check(t.name, t.src, `${w} track_interface`);
+    for (const v of [...i.vips, ...i.vipsExcluded]) check(v.dev, v.src, `${w} ${v.address}`);
+    for (const r of [...i.virtualRoutes, ...i.virtualRules]) check(r.dev, r.src, `${w} ${r.text}`);
+  }
+  for (const g of config.syncGroups) for (const t of g.trackInterfaces) check(t.name, t.src, `vrrp_sync_group ${g.name} track_interface`);
+  for (const v of config.staticAddresses) check(v.dev, v.src, `static_ipaddress ${v.address}`);
+  for (const r of [...config.staticRoutes, ...config.staticRules]) check(r.dev, r.src, `${r.text}`);
+  return out;
+}

@@ -1,7 +1,7 @@
 /** keepalived's defaults and corrections, as the model must carry them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../src/config/parser.js';
+import { parseConfigText, interfaceDiagnostics } from '../../src/config/parser.js';
 import { checkExitCode, formatDiagnostic } from '../../src/config/diagnostics.js';
 
 function one(body: string, pre = '', vips = '192.0.2.1') {
@@ -158,4 +158,22 @@ test('LVS blocks are skipped with one notice', () => {
   assert.equal(r.config.hasLvs, true);
   assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.line]), [['notice', 1]]);
   assert.match(r.diagnostics[0]!.message, /VRRP only/);
+});
+
+test('interfaceDiagnostics: every interface named is checked, VMACs the instances create are not', () => {
+  const r = parseConfigText(
+    'vrrp_instance A {\n interface eth0\n virtual_router_id 1\n use_vmac vm1\n track_interface {\n eth7\n vm1\n }\n virtual_ipaddress {\n 192.0.2.1 dev eth8\n }\n virtual_routes {\n 203.0.113.0/24 dev eth9\n }\n}\n',
+    'k.conf',
+  );
+  const asked: string[] = [];
+  const d = interfaceDiagnostics(r.config, (n) => {
+    asked.push(n);
+    return n === 'eth0';
+  });
+  assert.deepEqual(asked.sort(), ['eth0', 'eth7', 'eth8', 'eth9']);
+  assert.deepEqual(d.map((x) => [x.line, x.message]), [
+    [6, 'vrrp_instance A track_interface: interface eth7 does not exist'],
+    [10, 'vrrp_instance A 192.0.2.1: interface eth8 does not exist'],
+    [13, 'vrrp_instance A 203.0.113.0/24 dev eth9: interface eth9 does not exist'],
+  ]);
 });
