@@ -17,6 +17,7 @@ import {
   FifoWriter,
   checkScriptSecurity,
   ensureFifo,
+  killGroup,
   lookupGroup,
   lookupUser,
   resolveExecutable,
@@ -198,11 +199,11 @@ export class Notifier extends EventEmitter {
   private readonly run: (spec: RunSpec) => Promise<RunResult>;
   private readonly timeoutMs: number;
   private readonly stopTimeoutMs: number;
-  private readonly readers: { pid: number | null; done: Promise<RunResult> }[] = [];
+  private readonly readers: { pid: number | null }[] = [];
   private closed = false;
 
   constructor(
-    private readonly global: GlobalDefs,
+    global: GlobalDefs,
     opts: NotifierOptions = {},
   ) {
     super();
@@ -242,11 +243,15 @@ export class Notifier extends EventEmitter {
     const argv = splitWords(script);
     const p = this.security.prepare(argv, null, null, what);
     if (!p.ok) return;
-    const spec: RunSpec = { argv: [...argv, fifo], timeoutMs: 2 ** 31 - 1 };
+    const reader: { pid: number | null } = { pid: null };
+    const spec: RunSpec = { argv: [...argv, fifo], timeoutMs: 2 ** 31 - 1, onSpawn: (pid) => (reader.pid = pid) };
     if (p.uid !== undefined) spec.uid = p.uid;
     if (p.gid !== undefined) spec.gid = p.gid;
-    const done = this.run(spec);
-    this.readers.push({ pid: null, done });
+    this.readers.push(reader);
+    void this.run(spec).then((r) => {
+      reader.pid = null;
+      if (!this.closed) this.log.warn(`${what} ${script} exited (${r.code ?? r.signal ?? r.error})`);
+    });
   }
 
   /** A VRRP instance changed state (call after the transition took effect). */
@@ -326,10 +331,11 @@ export class Notifier extends EventEmitter {
     return this.fifos.reduce((n, f) => n + f.pending, 0);
   }
 
-  /** Close the FIFOs; `*_fifo_script` readers are left to exit on their own (they see EOF only if they opened the
-   * FIFO read-only and no other writer remains). Queued scripts still run to completion or timeout. */
+  /** Close the FIFOs and kill the `*_fifo_script` readers' process groups. Queued notify scripts still run to
+   * completion or timeout (the daemon may await `idle()`). */
   close(): void {
     this.closed = true;
+    for (const r of this.readers) if (r.pid) killGroup(r.pid);
     for (const f of this.fifos) f.close();
     this.fifos.length = 0;
   }
