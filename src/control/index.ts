@@ -1,0 +1,62 @@
+/**
+ * The control plane of a running daemon, in one call: the control socket (always) and the metrics/dashboard
+ * listener (when `metricsListen` is set). Depends only on DaemonControl (src/daemon/api.ts).
+ *
+ *   const stop = await startControlPlane(daemon, { controlSocket: '/run/vipd/vipd.sock', metricsListen: '127.0.0.1:9650',
+ *                                                  log: (line) => logger.warn(line) });
+ *   ...
+ *   await stop();
+ *
+ * Signal dumps (keepalived's SIGUSR1 / SIGUSR2 / SIGRTMIN+2) are separate: call writeDumps(kind, daemon.status())
+ * from the signal handlers (see dumps.ts).
+ */
+import type { DaemonControl } from '../daemon/api.js';
+import { startControlServer, type ControlServer } from './server.js';
+import { startMetricsServer, type MetricsServer } from './http.js';
+
+export { startControlServer, execute } from './server.js';
+export type { ControlServer, ControlServerOptions } from './server.js';
+export { startMetricsServer, parseListen } from './http.js';
+export type { MetricsServer, MetricsServerOptions } from './http.js';
+export { createMetrics } from './metrics.js';
+export { writeDumps, formatData, formatStats, formatJson } from './dumps.js';
+export type { DumpKind, DumpDetails, InstanceDumpDetails } from './dumps.js';
+export { DEFAULT_CONTROL_SOCKET } from './protocol.js';
+
+export interface ControlPlaneOptions {
+  /** Control socket path (default /run/vipd/vipd.sock). */
+  controlSocket?: string;
+  /** "ADDR:PORT" for /metrics, / (dashboard), /events, /api/status; off when absent. */
+  metricsListen?: string;
+  /** One line per refused/bad control client, and the start-up summary. */
+  log?: (line: string) => void;
+}
+
+export interface ControlPlane {
+  control: ControlServer;
+  metrics: MetricsServer | null;
+  stop(): Promise<void>;
+}
+
+/** Start both listeners; if the second fails the first is closed again and the error (naming the cause) thrown. */
+export async function startControlPlane(daemon: DaemonControl, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const control = await startControlServer(daemon, { ...(opts.controlSocket ? { path: opts.controlSocket } : {}), log });
+  if (!control.peerCredChecked) log(`control socket ${control.path}: SO_PEERCRED unavailable; protected by its 0600 mode only`);
+  let metrics: MetricsServer | null = null;
+  if (opts.metricsListen) {
+    try {
+      metrics = await startMetricsServer(daemon, { listen: opts.metricsListen });
+    } catch (e) {
+      await control.close();
+      throw e;
+    }
+  }
+  return {
+    control,
+    metrics,
+    async stop() {
+      await Promise.all([control.close(), metrics?.close()]);
+    },
+  };
+}
