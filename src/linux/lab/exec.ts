@@ -6,6 +6,9 @@
  * (their own process group), never by name.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A failed lab command: names the namespace, the command and what it printed. */
 export class LabError extends Error {
@@ -300,4 +303,18 @@ export async function pollUntil(
     await sleep(stepMs);
   }
   return await pred();
+}
+
+/** A fresh private directory under the system temp dir (`vipd-lab-<prefix>-XXXXXX`). */
+export function makeTempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `vipd-lab-${prefix}-`));
+}
+
+/** Remove a directory tree; never throws. */
+export function removeDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* ignore */
+  }
 }

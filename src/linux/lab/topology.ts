@@ -13,7 +13,18 @@
  * See docs/lab-harness.md.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { execCapture, execOk, LabError, LabProcess, nsArgs, sleep, spawnInNs, type ExecOptions } from './exec.js';
+import {
+  execCapture,
+  execOk,
+  LabError,
+  LabProcess,
+  makeTempDir,
+  nsArgs,
+  removeDir,
+  sleep,
+  spawnInNs,
+  type ExecOptions,
+} from './exec.js';
 
 export type RouterName = 'R1' | 'R2' | 'R3';
 export type NodeName = 'H' | 'SW' | 'U' | RouterName;
@@ -149,6 +160,7 @@ export class Topology {
   readonly events: LabEvent[] = [];
   readonly processes: LabProcess[] = [];
   private readonly created: string[] = [];
+  private readonly dirs: string[] = [];
   private destroyed = false;
 
   /** Use buildTopology(). */
@@ -226,6 +238,13 @@ export class Topology {
     const p = spawnInNs(this.nsOf(node), cmd, args, env);
     this.processes.push(p);
     return p;
+  }
+
+  /** A private temp directory (config, pid files) removed by destroy(). */
+  tempDir(prefix = 'tmp'): string {
+    const d = makeTempDir(`${this.tag}-${prefix}`);
+    this.dirs.push(d);
+    return d;
   }
 
   // ---- fault injection -------------------------------------------------------------------------------------
@@ -367,6 +386,7 @@ export class Topology {
         /* never throw */
       }
     }
+    for (const d of this.dirs) removeDir(d);
   }
 
   /** @internal used by buildTopology */
