@@ -57,6 +57,7 @@ export interface ScriptSecurityOptions {
   lookupUser?: typeof lookupUser;
   lookupGroup?: typeof lookupGroup;
   checkSecurity?: typeof checkScriptSecurity;
+  resolveExecutable?: typeof resolveExecutable;
 }
 
 /**
@@ -77,6 +78,7 @@ export class ScriptSecurity {
   private readonly lookupUser: typeof lookupUser;
   private readonly lookupGroup: typeof lookupGroup;
   private readonly check: typeof checkScriptSecurity;
+  private readonly resolve: typeof resolveExecutable;
 
   constructor(
     private readonly global: Pick<GlobalDefs, 'scriptUser' | 'scriptGroup' | 'enableScriptSecurity'>,
@@ -87,6 +89,7 @@ export class ScriptSecurity {
     this.lookupUser = opts.lookupUser ?? lookupUser;
     this.lookupGroup = opts.lookupGroup ?? lookupGroup;
     this.check = opts.checkSecurity ?? checkScriptSecurity;
+    this.resolve = opts.resolveExecutable ?? resolveExecutable;
   }
 
   /** Who runs scripts without their own user: {uid,gid} or a refusal reason. */
@@ -144,7 +147,7 @@ export class ScriptSecurity {
         gid = d.gid;
       }
     }
-    const exe = resolveExecutable(argv[0]);
+    const exe = this.resolve(argv[0]);
     if (!exe) return this.refuse(argv, `${what}: ${argv[0]} not found`);
     const verdict = this.check(exe, uid ?? 0);
     if (!verdict.secure) {

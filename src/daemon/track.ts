@@ -13,8 +13,9 @@
  *    non-zero value. A status of −254 is FAULT; otherwise the status is added.
  *  - Effective priority = base + Σ, clamped to 1..254. An address owner (base 255) is never changed (keepalived
  *    ignores weighted trackers on owners), but weight-0 trackers still fault it.
- *  - Members of a vrrp_sync_group also get the group's trackers. Without `sync_group_tracking_weight` every weight of
- *    a member's (and the group's) trackers counts as 0, so a failure faults the member (and so the group).
+ *  - Members of a vrrp_sync_group also get the group's trackers. Without `sync_group_tracking_weight` the group's
+ *    trackers count with weight 0 (a failure faults every member); members' own weighted trackers were already
+ *    corrected by the config parser (keepalived -t: interface weight → 0, weighted scripts/files/processes dropped).
  */
 import { EventEmitter } from 'node:events';
 import type { KeepalivedConfig, SyncGroup, TrackFile, TrackProcess, TrackRef, VrrpInstance, VrrpScript } from '../config/model.js';
@@ -239,11 +240,13 @@ export class Tracker extends EventEmitter {
     for (const inst of cfg.instances) {
       const g = inst.syncGroup ? groups.get(inst.syncGroup) ?? null : null;
       const refs: { kind: TrackKind; ref: TrackRef }[] = [];
-      const add = (kind: TrackKind, list: TrackRef[]) => {
+      const add = (kind: TrackKind, list: TrackRef[], fromGroup: boolean) => {
         for (const ref of list) {
           if (refs.some((r) => r.kind === kind && r.ref.name === ref.name)) continue;
           let r = ref;
-          if (g && !g.syncGroupTrackingWeight && r.weight !== 0) r = { ...r, weight: 0 };
+          // Members' own weighted trackers were already corrected by the parser (interfaces to weight 0, others
+          // removed, as keepalived -t does); the group's own trackers lose their weight here.
+          if (fromGroup && g && !g.syncGroupTrackingWeight && r.weight !== 0) r = { ...r, weight: 0 };
           if (inst.priority === PRIO_OWNER && r.weight !== 0) {
             this.log.warn(`(${inst.name}) ignoring tracked ${kind} ${r.name} with weights due to address owner`);
             continue;
@@ -254,15 +257,15 @@ export class Tracker extends EventEmitter {
           if (kind === 'process') usedProcs.add(r.name);
         }
       };
-      add('interface', inst.trackInterfaces);
-      add('script', inst.trackScripts);
-      add('file', inst.trackFiles);
-      add('process', inst.trackProcesses);
+      add('interface', inst.trackInterfaces, false);
+      add('script', inst.trackScripts, false);
+      add('file', inst.trackFiles, false);
+      add('process', inst.trackProcesses, false);
       if (g) {
-        add('interface', g.trackInterfaces);
-        add('script', g.trackScripts);
-        add('file', g.trackFiles);
-        add('process', g.trackProcesses);
+        add('interface', g.trackInterfaces, true);
+        add('script', g.trackScripts, true);
+        add('file', g.trackFiles, true);
+        add('process', g.trackProcesses, true);
       }
       this.insts.set(inst.name, { inst, refs, last: { priority: inst.priority, fault: false, faultBy: [] } });
     }
