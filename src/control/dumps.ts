@@ -44,6 +44,10 @@ export interface InstanceDumpDetails {
   ifindex?: number;
   /** Unicast peers instead of multicast. */
   unicastPeers?: string[];
+  /** unicast_src_ip / mcast_src_ip came from the configuration. */
+  srcFromConfig?: boolean;
+  /** vmac_xmit_base (keepalived turns it on for unicast with use_vmac). */
+  vmacXmitBase?: boolean;
   /** When the read timer fires next (ms since the epoch). */
   readTimeoutAt?: number;
   dontTrackPrimary?: boolean;
@@ -137,7 +141,7 @@ function vipText(vip: string, i: InstanceStatus, set: boolean): string {
   for (let n = 1; n + 1 < tok.length; n += 2) opts.set(tok[n]!, tok[n + 1]!);
   let s = addr;
   if (opts.has('brd')) s += ` brd ${opts.get('brd')}`;
-  const dev = opts.get('dev') ?? i.vmac ?? i.interface;
+  const dev = opts.get('dev') ?? (i.vmac ? `${i.vmac}@${i.interface ?? '?'}` : i.interface);
   if (dev) s += ` dev ${dev}`;
   s += ` scope ${opts.get('scope') ?? 'global'}`;
   if (opts.has('label')) s += ` label ${opts.get('label')}`;
@@ -164,7 +168,7 @@ export function formatJson(status: DaemonStatus, details: DumpDetails = {}): str
     add('skip_check_adv_addr', d.skipCheckAdvAddr ? '1' : '0');
     add('strict_mode', d.strictMode ? '1' : '0');
     add('vmac_ifname', jstr(i.vmac ?? ''));
-    add('ifp_ifname', jstr(i.interface ?? ''));
+    add('ifp_ifname', jstr(i.vmac ?? i.interface ?? ''));
     add('master_priority', String(i.state === 'MASTER' ? 0 : (d.masterPriority ?? 0)));
     add('last_transition', lt === null ? '0' : lt.toFixed(6));
     add('garp_delay', String(d.garpDelaySec ?? 5));
@@ -194,6 +198,8 @@ export function formatJson(status: DaemonStatus, details: DumpDetails = {}): str
     if (d.excludedVips && d.excludedVips.length > 0) {
       add('evips', `[${d.excludedVips.map((v) => jstr(excludedText(v, i, set))).join(',')}]`);
     }
+    const trackIf = i.tracking.filter((t) => t.kind === 'interface');
+    if (trackIf.length > 0) add('track_ifp', `[${trackIf.map((t) => jstr(t.name)).join(',')}]`);
     const auth = i.version === 2 ? (d.authType ?? null) : null;
     add('auth_type', auth === 'PASS' ? '1' : auth === 'AH' ? '2' : '0');
     if (auth) add('auth_data', jstr(d.authPass ?? ''));
@@ -334,6 +340,7 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
   const set = i.state === 'MASTER';
   out.push(` VRRP Instance = ${i.name}`);
   L(`VRRP Version = ${i.version}`);
+  if (i.syncGroup) L(`Sync group = ${i.syncGroup}`);
   if (i.family === 6) L('Using Native IPv6');
   L(`State = ${i.state}`);
   if (i.state === 'BACKUP' && i.masterAddress) {
@@ -341,7 +348,11 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
     L(`Master priority = ${d.masterPriority ?? 0}`);
     if (i.version === 3) L(`Master advert int = ${masterAdvertInt(i.masterAdverIntervalMs)}`);
   }
-  L('Flags: none');
+  const unicast = (d.unicastPeers?.length ?? 0) > 0;
+  if (unicast) {
+    L('Flags:');
+    out.push('     Using unicast');
+  } else L('Flags: none');
   L(`Wantstate = ${d.wantState ?? i.state}`);
   L('Number of config faults = 0');
   L(`Number of interface and track script faults = ${i.tracking.filter((t) => t.status === 'down').length}`);
@@ -351,14 +362,16 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
   const rt = d.readTimeoutAt ?? now + (set ? i.advertIntervalMs : i.masterDownIntervalMs);
   L(`Read timeout = ${timeval(rt)}`);
   L(`Master down timer = ${Math.floor(i.masterDownIntervalMs * 1000 + 1e-6)} usecs`);
-  if (i.vmac) L(`Interface = ${i.vmac}, vmac on ${i.interface ?? '?'}`);
-  else L(`Interface = ${i.interface ?? '(none)'}`);
-  if (i.sourceAddress) L(`Using src_ip = ${i.sourceAddress}`);
-  if (d.unicastPeers && d.unicastPeers.length > 0) {
-    L('Unicast Peer :');
-    for (const p of d.unicastPeers) out.push(`     ${p}`);
-  } else if (i.family === 4) L('Multicast address 224.0.0.18');
-  else L(`Multicast address ff02::12, ifindex ${d.ifindex ?? 0}`);
+  const xmitBase = d.vmacXmitBase ?? unicast;
+  if (i.vmac) {
+    L(`Use VMAC, i/f name ${i.vmac}, is_up = true, xmit_base = ${yn(xmitBase)}`);
+    L(`Interface = ${i.vmac}, vmac on ${i.interface ?? '?'}${xmitBase ? ', xmit base i/f' : ''}`);
+  } else L(`Interface = ${i.interface ?? '(none)'}`);
+  if (i.sourceAddress) L(`Using src_ip = ${i.sourceAddress}${d.srcFromConfig ? ' (from configuration)' : ''}`);
+  if (!unicast) {
+    if (i.family === 4) L('Multicast address 224.0.0.18');
+    else L(`Multicast address ff02::12, ifindex ${d.ifindex ?? 0}`);
+  }
   L(`Gratuitous ARP delay = ${d.garpDelaySec ?? 5}`);
   L(`Gratuitous ARP repeat = ${d.garpRepeat ?? 5}`);
   L(`Gratuitous ARP refresh = ${d.garpRefreshSec ?? 0}`);
@@ -385,7 +398,7 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
   } else if (auth === 'AH') {
     L('Authentication type = IPSEC_AH');
     L(`Password = ${d.authPass ?? ''}`);
-  }
+  } else if (i.version === 2) L('Authentication type = none');
   if (i.vips.length > 0) {
     L(`Virtual IP (${i.vips.length}):`);
     for (const v of i.vips) out.push(`     ${vipText(v, i, set)}`);
@@ -393,6 +406,13 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
   if (d.excludedVips && d.excludedVips.length > 0) {
     L('Virtual IP Excluded :');
     for (const v of d.excludedVips) out.push(`     ${excludedText(v, i, set)}`);
+  }
+  if (unicast) {
+    L('Unicast TTL = 255');
+    L('Check unicast src : no');
+    L('Unicast Peer :');
+    for (const p of d.unicastPeers!) out.push(`     ${p} min_ttl 0 max_ttl 255`);
+    L('Unicast checksum compatibility = no');
   }
   L(`fd_in ${d.fdIn ?? -1}, fd_out ${d.fdOut ?? -1}`);
   const groups: [TrackKind, string][] = [
@@ -405,7 +425,9 @@ function instanceSection(i: InstanceStatus, d: InstanceDumpDetails, now: number)
     const ts = i.tracking.filter((t) => t.kind === kind);
     if (ts.length === 0) continue;
     L(label);
-    for (const t of ts) out.push(`     ${t.name}, weight ${t.weight}`);
+    // keepalived 2.2.7: "dum0 weight -30" for interfaces, "tf_maint, weight -10" for files (scripts and processes:
+    // not yet captured; printed like files).
+    for (const t of ts) out.push(kind === 'interface' ? `     ${t.name} weight ${t.weight}` : `     ${t.name}, weight ${t.weight}`);
   }
   L(`Using smtp notification = ${d.smtpAlert ? 'yes' : 'no'}`);
   L(`Notify deleted = ${d.notifyDeleted ? 'Deleted' : 'Fault'}`);
@@ -420,20 +442,46 @@ function sockpoolSection(status: DaemonStatus, details: DumpDetails): string[] {
   const pools = new Map<string, InstanceStatus[]>();
   for (const i of status.instances) {
     const d = details.instances?.[i.name] ?? {};
-    const key = `${i.vmac ?? i.interface}|${i.family}|${d.unicastPeers?.length ? 'u' : 'm'}`;
+    const key = `${i.vmac && !d.unicastPeers?.length ? i.vmac : i.interface}|${i.family}|${d.unicastPeers?.length ? 'u' : 'm'}`;
     pools.set(key, [...(pools.get(key) ?? []), i]);
   }
   for (const members of pools.values()) {
     const first = members[0]!;
     const d = details.instances?.[first.name] ?? {};
     out.push(` fd_in ${d.fdIn ?? -1} fd_out = ${d.fdOut ?? -1}`);
-    out.push(`   Interface = ${first.vmac ?? first.interface ?? '(none)'}`);
+    // keepalived's unicast-with-VMAC sockets are bound on the base interface (xmit_base).
+    out.push(`   Interface = ${first.interface ?? '(none)'}`);
     out.push(`   Family = IPv${first.family}`);
     out.push('   Protocol = VRRP');
     out.push(`   Type = ${d.unicastPeers?.length ? 'Unicast' : 'Multicast'}`);
+    if (d.unicastPeers?.length && first.sourceAddress) out.push(`   Address = ${first.sourceAddress}`);
     out.push('   Rx buf size = 0');
     out.push('   VRRP instances');
     for (const m of members) out.push(`     ${m.name} vrid ${m.vrid}`);
+  }
+  return out;
+}
+
+function syncGroupSection(status: DaemonStatus): string[] {
+  const groups = new Map<string, InstanceStatus[]>();
+  for (const i of status.instances) if (i.syncGroup) groups.set(i.syncGroup, [...(groups.get(i.syncGroup) ?? []), i]);
+  if (groups.size === 0) return [];
+  const out = ['------< VRRP Sync groups >------'];
+  for (const [name, members] of groups) {
+    const st = members.some((m) => m.state === 'FAULT')
+      ? 'FAULT'
+      : members.every((m) => m.state === 'MASTER')
+        ? 'MASTER'
+        : members.every((m) => m.state === 'INIT')
+          ? 'INIT'
+          : 'BACKUP';
+    out.push(` VRRP Sync Group = ${name}, ${st}`);
+    const fault = members.filter((m) => m.state === 'FAULT').length;
+    const init = members.filter((m) => m.state === 'INIT').length;
+    out.push(`   Num member fault ${fault}, num member init ${init}`);
+    out.push('   VRRP member instances :');
+    for (const m of members) out.push(`     ${m.name}`);
+    out.push('   Using smtp notification = no');
   }
   return out;
 }
@@ -465,7 +513,7 @@ function trackFileSection(status: DaemonStatus, details: DumpDetails): string[] 
 function interfaceSection(status: DaemonStatus): string[] {
   const ifs = new Map<string, InstanceStatus[]>();
   for (const i of status.instances) {
-    const n = i.vmac ?? i.interface;
+    const n = i.interface;
     if (n) ifs.set(n, [...(ifs.get(n) ?? []), i]);
   }
   const out = ['------< Interfaces >------'];
@@ -483,13 +531,18 @@ function interfaceSection(status: DaemonStatus): string[] {
 
 /**
  * The data dump: keepalived's sections in its order (Global definitions, VRRP Topology, VRRP Sockpool,
- * VRRP Track files, Interfaces). Global definitions and Interfaces carry only what vipd knows (a subset of
+ * VRRP Sync groups, VRRP Track files, Interfaces). Global definitions and Interfaces carry only what vipd knows (a subset of
  * keepalived's lines, in its order); the VRRP Topology lines are keepalived's, one for one.
  */
 export function formatData(status: DaemonStatus, details: DumpDetails = {}): string {
   const now = details.now ?? Date.now();
   const lines = [...globalSection(details), '------< VRRP Topology >------'];
   for (const i of status.instances) lines.push(...instanceSection(i, details.instances?.[i.name] ?? {}, now));
-  lines.push(...sockpoolSection(status, details), ...trackFileSection(status, details), ...interfaceSection(status));
+  lines.push(
+    ...sockpoolSection(status, details),
+    ...syncGroupSection(status),
+    ...trackFileSection(status, details),
+    ...interfaceSection(status),
+  );
   return lines.join('\n') + '\n';
 }

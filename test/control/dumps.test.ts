@@ -141,3 +141,70 @@ test('writeDumps writes 0600 files at keepalived\'s names, replacing (not follow
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** keepalived-tracking.conf as vipd's status: a sync group, a tracked interface, VMAC with unicast. */
+function trackingStatus(): { status: DaemonStatus; details: DumpDetails } {
+  const s = cannedStatus();
+  const base = s.instances[0]!;
+  const common = {
+    ...base,
+    family: 4 as const,
+    version: 2 as const,
+    interface: 'eth0',
+    state: 'MASTER' as const,
+    basePriority: 100,
+    effectivePriority: 100,
+    masterAddress: '192.0.2.1',
+    sourceAddress: '192.0.2.1',
+    advertIntervalMs: 1000,
+    masterAdverIntervalMs: 1000,
+    masterDownIntervalMs: 3609.375,
+    syncGroup: 'G1',
+  };
+  s.instances = [
+    {
+      ...common,
+      name: 'VI_T',
+      vrid: 61,
+      vmac: null,
+      vips: ['192.0.2.110/24'],
+      tracking: [{ kind: 'interface', name: 'dum0', status: 'up', weight: 0 }],
+      lastTransition: { at: new Date(1795243300137.665).toISOString(), from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer' },
+    },
+    {
+      ...common,
+      name: 'VI_U',
+      vrid: 62,
+      vmac: 'vrrp.62',
+      vips: ['192.0.2.120/24'],
+      tracking: [],
+      lastTransition: { at: new Date(1795243300122.755).toISOString(), from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer' },
+    },
+  ];
+  return {
+    status: s,
+    details: {
+      routerId: 'vipd_dump_t',
+      instances: {
+        VI_T: { fdIn: 14, fdOut: 15 },
+        VI_U: { fdIn: 16, fdOut: 17, unicastPeers: ['192.0.2.2'], srcFromConfig: true },
+      },
+    },
+  };
+}
+
+test('data and JSON dumps: sync group, tracked interface, VMAC with unicast, as keepalived writes them', () => {
+  const { status, details: det } = trackingStatus();
+  const ours = sections(formatData(status, det));
+  const theirs = sections(fixture('tracking.keepalived.data'));
+  assert.deepEqual([...ours.keys()], [...theirs.keys()]);
+  for (const name of ['VRRP Topology', 'VRRP Sockpool', 'VRRP Sync groups']) {
+    assert.deepEqual(ours.get(name)!.map(maskClock), theirs.get(name)!.map(maskClock), name);
+  }
+  const a = JSON.parse(formatJson(status, det)) as { data: Record<string, unknown> }[];
+  const b = JSON.parse(fixture('tracking.keepalived.json')) as typeof a;
+  for (let n = 0; n < b.length; n++) {
+    assert.deepEqual(Object.keys(a[n]!.data), Object.keys(b[n]!.data));
+    assert.deepEqual({ ...a[n]!.data, last_transition: 0 }, { ...b[n]!.data, last_transition: 0 });
+  }
+});
