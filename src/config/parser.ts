@@ -1784,8 +1784,37 @@ class Interpreter {
         this.err(grp.src, `${where} has no valid member instance; removed`);
         continue;
       }
+      if (!grp.syncGroupTrackingWeight) this.syncGroupWeights(grp, byName);
       if (grp.instances.length === 1) this.err(grp.src, `${where} has only 1 instance; a sync group of one is probably not what you want (keepalived -t reports it too)`);
       this.cfg.syncGroups.push(grp);
+    }
+  }
+
+  /**
+   * Members of a sync group without `sync_group_tracking_weight` cannot use weighted trackers (keepalived): a
+   * tracked interface's weight becomes 0 (its failure faults the group), weighted scripts, files and processes are
+   * removed. Each is an error, as keepalived -t reports it.
+   */
+  private syncGroupWeights(grp: SyncGroup, byName: Map<string, VrrpInstance>): void {
+    for (const name of grp.instances) {
+      const inst = byName.get(name);
+      if (!inst) continue;
+      const where = `vrrp_instance ${inst.name}`;
+      for (const t of inst.trackInterfaces) {
+        if (t.weight !== 0) {
+          this.err(t.src, `${where}: tracked interface ${t.name} weight ${t.weight} ignored because the instance is in sync group ${grp.name} (add sync_group_tracking_weight to keep weights)`);
+          t.weight = 0;
+        }
+      }
+      const strip = (list: TrackRef[], kind: string): TrackRef[] =>
+        list.filter((t) => {
+          if (t.weight === 0) return true;
+          this.err(t.src, `${where}: ${kind} ${t.name} with weight ${t.weight} ignored because the instance is in sync group ${grp.name} (add sync_group_tracking_weight to keep weights)`);
+          return false;
+        });
+      inst.trackScripts = strip(inst.trackScripts, 'tracked script');
+      inst.trackFiles = strip(inst.trackFiles, 'tracked file');
+      inst.trackProcesses = strip(inst.trackProcesses, 'tracked process');
     }
   }
 
