@@ -186,3 +186,20 @@ test('SSE: /events sends the state, then a transition as it happens, then period
     await s.close();
   }
 });
+
+test('docs/metrics.md documents every exported metric', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync('docs/metrics.md', 'utf8');
+  const d = new FakeDaemon();
+  const m = createMetrics(d);
+  try {
+    d.flip('VI_6', 'MASTER');
+    d.advert('VI_1', 1000);
+    d.reject(null, 'vrid_err');
+    const names = [...parsePrometheusText(await m.text()).keys()];
+    assert.ok(names.length >= 25);
+    for (const n of names) assert.ok(doc.includes('`' + n + '`'), `${n} is not in docs/metrics.md`);
+  } finally {
+    m.detach();
+  }
+});
