@@ -31,6 +31,7 @@ interface KaObject {
 }
 
 interface KaDump {
+  global: Map<string, string>;
   instances: KaObject[];
   groups: KaObject[];
   scripts: KaObject[];
@@ -75,7 +76,14 @@ export function parseDump(log: string): KaDump {
     }
     return out;
   };
+  const global = new Map<string, string>();
+  const gs = lines.findIndex((l) => l.includes('------< Global definitions >------'));
+  for (let i = gs + 1; gs >= 0 && i < lines.length && !lines[i]!.startsWith('------<'); i++) {
+    const kv = /^ ([^=]+?) = (.*)$/.exec(lines[i]!);
+    if (kv) global.set(kv[1]!, kv[2]!);
+  }
   return {
+    global,
     instances: section('VRRP Topology', /^ VRRP Instance = (.*)$/),
     groups: section('VRRP Sync groups', /^ VRRP Sync Group = ([^,]*)/),
     scripts: section('VRRP Scripts', /^ VRRP Script = (.*)$/),
@@ -221,6 +229,23 @@ function compare(f: Fixture, ka: KaDump, cfg: KeepalivedConfig): string[] {
     d(`${w} tracked scripts`, L('Tracked scripts').join(', '), v.trackScripts.map((t) => `${t.name} weight ${t.weight}${t.reverse ? ' reverse' : ''}`).join(', '));
     d(`${w} tracked files`, L('Tracked files').join(', '), v.trackFiles.map((t) => `${t.name}, weight ${t.weight}${t.reverse ? ' reverse' : ''}`).join(', '));
   }
+  const G = (n: string): string => ka.global.get(n) ?? '?';
+  const g = cfg.global;
+  if (g.routerId !== null) d('global router_id', G('Router ID'), g.routerId);
+  d('global vrrp_version', G('VRRP default protocol version'), g.vrrpVersion);
+  d('global mcast group4', G('VRRP IPv4 mcast group'), g.mcastGroup4);
+  d('global mcast group6', G('VRRP IPv6 mcast group'), g.mcastGroup6);
+  d('global strict', G('VRRP strict mode'), g.strict);
+  d('global check unicast src', G('VRRP check unicast_src'), g.checkUnicastSrc);
+  d('global skip check adv addr', G('VRRP skip check advert addresses'), g.skipCheckAdvAddr);
+  d('global garp interval', Number(G('Gratuitous ARP interval')), g.garp.garpInterval);
+  d('global gna interval', Number(G('Gratuitous NA interval')), g.garp.gnaInterval);
+  d('global garp delay', G('Gratuitous ARP delay'), g.garp.masterDelay);
+  d('global garp repeat', G('Gratuitous ARP repeat'), g.garp.masterRepeat);
+  d('global garp refresh', G('Gratuitous ARP refresh timer'), g.garp.masterRefresh);
+  d('global garp refresh repeat', G('Gratuitous ARP refresh repeat'), g.garp.masterRefreshRepeat);
+  d('global dynamic interfaces', G('Dynamic interfaces'), g.dynamicInterfaces);
+  d('global notify priority changes', G('VRRP notify priority changes'), g.notifyPriorityChanges);
   d('sync groups', ka.groups.map((g) => g.name).join(','), cfg.syncGroups.map((g) => g.name).join(','));
   for (const k of ka.groups) {
     const g = cfg.syncGroups.find((x) => x.name === k.name);
