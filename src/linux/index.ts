@@ -10,3 +10,7 @@ export { Sysctls, SysctlError, confKey } from './sysctl.js';
 export { VmacManager, vmacName, chooseVmacName, eui64LinkLocal } from './vmac.js';
 export type { Vmac, VmacRequest } from './vmac.js';
 export { setRealtimePriority, setNormalScheduling, lockMemory, unlockMemory, ifNameToIndex, ifIndexToName, processRunning } from './process.js';
+export { VipFirewall, explainNftErrno } from './nftables.js';
+export type { FirewallAddress } from './nftables.js';
+export { Routes, describeRoute, describeRule } from './routes.js';
+export type { RouteSpec, RuleSpec, RouteInfo, RuleInfo } from './routes.js';

@@ -552,3 +552,298 @@ export function parseAddr(msg: NlMessage): AddrInfo | null {
     label: strOf(a.get(IFA_LABEL)) ?? null,
   };
 }
+
+// ---- routes and rules (RTM_NEWROUTE/DELROUTE/GETROUTE, RTM_NEWRULE/DELRULE/GETRULE) ----
+
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
+
+export const RTA_DST = 1;
+export const RTA_SRC = 2;
+export const RTA_IIF = 3;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_METRICS = 8;
+export const RTA_TABLE = 15;
+export const RTA_PREF = 20;
+export const RTAX_MTU = 2;
+export const RTNH_F_ONLINK = 4;
+
+export const RTN_UNSPEC = 0;
+export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BROADCAST = 3;
+export const RTN_ANYCAST = 4;
+export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+export const RTN_THROW = 9;
+
+export const RTPROT_UNSPEC = 0;
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RTPROT_STATIC = 4;
+/** What keepalived marks its routes and rules with (and what vipd uses unless told otherwise). */
+export const RTPROT_KEEPALIVED = 18;
+
+export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_COMPAT = 252;
+export const RT_TABLE_DEFAULT = 253;
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_GOTO = 4;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_SUPPRESS_PREFIXLEN = 14;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
+export const FRA_OIFNAME = 17;
+export const FRA_PROTOCOL = 21;
+
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_GOTO = 2;
+export const FR_ACT_NOP = 3;
+export const FR_ACT_BLACKHOLE = 6;
+export const FR_ACT_UNREACHABLE = 7;
+export const FR_ACT_PROHIBIT = 8;
+export const FIB_RULE_INVERT = 0x2;
+
+/** A route as rtnetlink wants it (interface resolved to an index). */
+export interface RouteMsg {
+  family: 4 | 6;
+  /** RTN_*; default unicast. */
+  type?: number;
+  /** Destination prefix bytes (4/16), or null for the default route. */
+  dst: Uint8Array | null;
+  dstLen: number;
+  gateway?: Uint8Array | null;
+  oif?: number;
+  prefsrc?: Uint8Array | null;
+  /** Routing table id (any u32); default main. */
+  table?: number;
+  /** RTA_PRIORITY (`metric`). */
+  metric?: number;
+  /** RT_SCOPE_*; default as `ip route` chooses (link for a unicast route without gateway, host for local). */
+  scope?: number;
+  /** RTPROT_*; default keepalived (18). */
+  protocol?: number;
+  tos?: number;
+  onlink?: boolean;
+  mtu?: number;
+  /** IPv6 router preference (RTA_PREF: 0 medium, 1 high, 3 low). */
+  pref?: number;
+}
+
+function defaultRouteScope(m: RouteMsg, op: 'add' | 'del'): number {
+  if (m.scope !== undefined) return m.scope;
+  const type = m.type ?? RTN_UNICAST;
+  if (type === RTN_LOCAL) return RT_SCOPE_HOST;
+  if (type === RTN_BROADCAST || type === RTN_MULTICAST || type === RTN_ANYCAST) return RT_SCOPE_LINK;
+  if (type === RTN_UNICAST) {
+    if (op === 'del') return RT_SCOPE_NOWHERE;
+    if (!m.gateway) return RT_SCOPE_LINK;
+  }
+  return RT_SCOPE_UNIVERSE;
+}
+
+/** RTM_NEWROUTE (create, exclusive unless `replace`) or RTM_DELROUTE. */
+export function encodeRoute(seq: number, op: 'add' | 'del', m: RouteMsg, opts: { replace?: boolean } = {}): Uint8Array {
+  const type = op === 'add' ? RTM_NEWROUTE : RTM_DELROUTE;
+  let nlflags = NLM_F_REQUEST | NLM_F_ACK;
+  if (op === 'add') nlflags |= NLM_F_CREATE | (opts?.replace ? NLM_F_REPLACE : NLM_F_EXCL);
+  const w = new NlWriter(128).header(type, nlflags, seq);
+  const table = m.table ?? RT_TABLE_MAIN;
+  const fam = m.family === 6 ? AF_INET6 : AF_INET;
+  w.u8(fam)
+    .u8(m.dst ? m.dstLen : 0)
+    .u8(0)
+    .u8(m.tos ?? 0)
+    .u8(table < 256 ? table : RT_TABLE_COMPAT)
+    .u8(m.protocol ?? (op === 'add' ? RTPROT_KEEPALIVED : RTPROT_UNSPEC))
+    .u8(defaultRouteScope(m, op))
+    .u8(m.type ?? RTN_UNICAST)
+    .u32(m.onlink ? RTNH_F_ONLINK : 0);
+  w.attrU32(RTA_TABLE, table);
+  if (m.dst) w.attr(RTA_DST, m.dst);
+  if (m.gateway) w.attr(RTA_GATEWAY, m.gateway);
+  if (m.oif) w.attrU32(RTA_OIF, m.oif);
+  if (m.prefsrc) w.attr(RTA_PREFSRC, m.prefsrc);
+  if (m.metric !== undefined) w.attrU32(RTA_PRIORITY, m.metric);
+  if (m.pref !== undefined) w.attrU8(RTA_PREF, m.pref);
+  if (m.mtu !== undefined) w.beginNest(RTA_METRICS).attrU32(RTAX_MTU, m.mtu).endNest();
+  return w.finish();
+}
+
+/** RTM_GETROUTE dump of one family (AF_UNSPEC: both). */
+export function encodeGetRoutes(seq: number, family = AF_UNSPEC): Uint8Array {
+  const w = new NlWriter(64).header(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
+  return w.finish();
+}
+
+export interface RouteInfo {
+  family: 4 | 6;
+  type: number;
+  dst: Uint8Array | null;
+  dstLen: number;
+  gateway: Uint8Array | null;
+  oif: number;
+  prefsrc: Uint8Array | null;
+  table: number;
+  metric: number;
+  scope: number;
+  protocol: number;
+  tos: number;
+  flags: number;
+}
+
+/** Decode an RTM_NEWROUTE / RTM_DELROUTE body. */
+export function parseRoute(msg: NlMessage): RouteInfo | null {
+  const b = msg?.body;
+  if (!(b instanceof Uint8Array) || b.length < 12) return null;
+  const fam = b[0];
+  if (fam !== AF_INET && fam !== AF_INET6) return null;
+  const alen = fam === AF_INET ? 4 : 16;
+  const a = parseAttrs(b, 12);
+  const addr = (t: number) => {
+    const v = a.get(t);
+    return v && v.length === alen ? v.slice() : null;
+  };
+  return {
+    family: fam === AF_INET ? 4 : 6,
+    dstLen: b[1]!,
+    tos: b[3]!,
+    table: u32Of(a.get(RTA_TABLE)) ?? b[4]!,
+    protocol: b[5]!,
+    scope: b[6]!,
+    type: b[7]!,
+    flags: new DataView(b.buffer, b.byteOffset, 12).getUint32(8, LE),
+    dst: addr(RTA_DST),
+    gateway: addr(RTA_GATEWAY),
+    oif: u32Of(a.get(RTA_OIF)) ?? 0,
+    prefsrc: addr(RTA_PREFSRC),
+    metric: u32Of(a.get(RTA_PRIORITY)) ?? 0,
+  };
+}
+
+/** A policy-routing rule as rtnetlink wants it. */
+export interface RuleMsg {
+  family: 4 | 6;
+  /** FR_ACT_*; default to-table. */
+  action?: number;
+  table?: number;
+  priority?: number;
+  src?: Uint8Array | null;
+  srcLen?: number;
+  dst?: Uint8Array | null;
+  dstLen?: number;
+  fwmark?: number;
+  fwmask?: number;
+  iifname?: string;
+  oifname?: string;
+  tos?: number;
+  /** `not`: FIB_RULE_INVERT. */
+  invert?: boolean;
+  /** FR_ACT_GOTO target priority. */
+  goto?: number;
+  suppressPrefixlen?: number;
+  /** FRA_PROTOCOL; default keepalived (18). */
+  protocol?: number;
+}
+
+/** RTM_NEWRULE (exclusive: an identical rule is EEXIST) or RTM_DELRULE. */
+export function encodeRule(seq: number, op: 'add' | 'del', r: RuleMsg): Uint8Array {
+  const type = op === 'add' ? RTM_NEWRULE : RTM_DELRULE;
+  const nlflags = NLM_F_REQUEST | NLM_F_ACK | (op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  const w = new NlWriter(128).header(type, nlflags, seq);
+  const table = r.table ?? (r.action === undefined || r.action === FR_ACT_TO_TBL ? RT_TABLE_MAIN : RT_TABLE_UNSPEC);
+  // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action; u32 flags.
+  w.u8(r.family === 6 ? AF_INET6 : AF_INET)
+    .u8(r.dst ? (r.dstLen ?? 0) : 0)
+    .u8(r.src ? (r.srcLen ?? 0) : 0)
+    .u8(r.tos ?? 0)
+    .u8(table < 256 ? table : RT_TABLE_UNSPEC)
+    .u8(0)
+    .u8(0)
+    .u8(r.action ?? FR_ACT_TO_TBL)
+    .u32(r.invert ? FIB_RULE_INVERT : 0);
+  if (table !== RT_TABLE_UNSPEC) w.attrU32(FRA_TABLE, table);
+  if (r.priority !== undefined) w.attrU32(FRA_PRIORITY, r.priority);
+  if (r.src) w.attr(FRA_SRC, r.src);
+  if (r.dst) w.attr(FRA_DST, r.dst);
+  if (r.fwmark !== undefined) w.attrU32(FRA_FWMARK, r.fwmark);
+  if (r.fwmask !== undefined) w.attrU32(FRA_FWMASK, r.fwmask);
+  if (r.iifname) w.attrStr(FRA_IIFNAME, r.iifname);
+  if (r.oifname) w.attrStr(FRA_OIFNAME, r.oifname);
+  if (r.goto !== undefined) w.attrU32(FRA_GOTO, r.goto);
+  if (r.suppressPrefixlen !== undefined) w.attrU32(FRA_SUPPRESS_PREFIXLEN, r.suppressPrefixlen);
+  if (op === 'add' || r.protocol !== undefined) w.attrU8(FRA_PROTOCOL, r.protocol ?? RTPROT_KEEPALIVED);
+  return w.finish();
+}
+
+/** RTM_GETRULE dump of one family. */
+export function encodeGetRules(seq: number, family = AF_INET): Uint8Array {
+  const w = new NlWriter(64).header(RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
+  return w.finish();
+}
+
+export interface RuleInfo {
+  family: 4 | 6;
+  action: number;
+  table: number;
+  priority: number;
+  src: Uint8Array | null;
+  srcLen: number;
+  dst: Uint8Array | null;
+  dstLen: number;
+  fwmark: number | null;
+  fwmask: number | null;
+  iifname: string | null;
+  oifname: string | null;
+  tos: number;
+  invert: boolean;
+  protocol: number;
+}
+
+/** Decode an RTM_NEWRULE / RTM_DELRULE body. */
+export function parseRule(msg: NlMessage): RuleInfo | null {
+  const b = msg?.body;
+  if (!(b instanceof Uint8Array) || b.length < 12) return null;
+  const fam = b[0];
+  if (fam !== AF_INET && fam !== AF_INET6) return null;
+  const alen = fam === AF_INET ? 4 : 16;
+  const a = parseAttrs(b, 12);
+  const addr = (t: number) => {
+    const v = a.get(t);
+    return v && v.length === alen ? v.slice() : null;
+  };
+  return {
+    family: fam === AF_INET ? 4 : 6,
+    dstLen: b[1]!,
+    srcLen: b[2]!,
+    tos: b[3]!,
+    table: u32Of(a.get(FRA_TABLE)) ?? b[4]!,
+    action: b[7]!,
+    invert: (new DataView(b.buffer, b.byteOffset, 12).getUint32(8, LE) & FIB_RULE_INVERT) !== 0,
+    priority: u32Of(a.get(FRA_PRIORITY)) ?? 0,
+    src: addr(FRA_SRC),
+    dst: addr(FRA_DST),
+    fwmark: u32Of(a.get(FRA_FWMARK)) ?? null,
+    fwmask: u32Of(a.get(FRA_FWMASK)) ?? null,
+    iifname: strOf(a.get(FRA_IIFNAME)) ?? null,
+    oifname: strOf(a.get(FRA_OIFNAME)) ?? null,
+    protocol: a.get(FRA_PROTOCOL)?.[0] ?? 0,
+  };
+}
