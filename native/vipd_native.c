@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,91 @@ static napi_value js_peer_cred(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* ---------- signals ----------
+ * signalWatch(signum, callback(signum)) -> handle: a libuv signal watcher for any signal number, including the
+ * real-time ones Node cannot name (keepalived's JSON dump signal is SIGRTMIN+2). The watcher does not keep the
+ * event loop alive. signalStop(handle) removes it (the default action of the signal applies again). */
+typedef struct vsig {
+  uv_signal_t h;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context actx;
+  int active;
+} vsig;
+
+static void on_signal(uv_signal_t *h, int signum) {
+  vsig *s = (vsig *)h->data;
+  if (!s || !s->callback) return;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, global, arg, result;
+  if (napi_get_reference_value(env, s->callback, &cb) == napi_ok && cb) {
+    napi_get_global(env, &global);
+    napi_create_int32(env, signum, &arg);
+    if (napi_make_callback(env, s->actx, global, cb, 1, &arg, &result) == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_signal_closed(uv_handle_t *h) { free(h->data); }
+
+static napi_value js_signal_watch(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  int32_t signum;
+  napi_valuetype t;
+  if (argc < 2 || !arg_int(env, argv[0], &signum) || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function)
+    return throw_type(env, "signalWatch(signum, callback)");
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, "signalWatch", EINVAL);
+  vsig *s = calloc(1, sizeof *s);
+  if (!s) return throw_errno(env, "signalWatch", ENOMEM);
+  int r = uv_signal_init(loop, &s->h);
+  if (r < 0) {
+    free(s);
+    return throw_errno(env, "uv_signal_init", -r);
+  }
+  s->h.data = s;
+  s->env = env;
+  r = uv_signal_start(&s->h, on_signal, signum);
+  if (r < 0) {
+    uv_close((uv_handle_t *)&s->h, on_signal_closed);
+    return throw_errno(env, "uv_signal_start", -r);
+  }
+  uv_unref((uv_handle_t *)&s->h);
+  s->active = 1;
+  napi_value name;
+  napi_create_string_utf8(env, "vipd_native.signal", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &s->actx);
+  napi_create_reference(env, argv[1], 1, &s->callback);
+  napi_value ext;
+  napi_create_external(env, s, NULL, NULL, &ext);
+  return ext;
+}
+
+static napi_value js_signal_stop(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  void *p = NULL;
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+    return throw_type(env, "signalStop(handle)");
+  vsig *s = (vsig *)p;
+  if (!s->active) return undef(env);
+  s->active = 0;
+  uv_signal_stop(&s->h);
+  if (s->callback) napi_delete_reference(env, s->callback);
+  s->callback = NULL;
+  if (s->actx) napi_async_destroy(env, s->actx);
+  s->actx = NULL;
+  uv_close((uv_handle_t *)&s->h, on_signal_closed);
+  return undef(env);
+}
+
 /* sendmsg(handle, data, addr|null, control|null, flags) -> bytes sent, or -errno */
 static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
@@ -554,6 +640,8 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "setsockopt", js_setsockopt);
   set_fn(env, exports, "getsockopt", js_getsockopt);
   set_fn(env, exports, "peerCred", js_peer_cred);
+  set_fn(env, exports, "signalWatch", js_signal_watch);
+  set_fn(env, exports, "signalStop", js_signal_stop);
   set_fn(env, exports, "sendmsg", js_sendmsg);
   set_fn(env, exports, "recvmsg", js_recvmsg);
   set_fn(env, exports, "poll", js_poll);
@@ -572,6 +660,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #define K(x) set_int(env, c, #x, (int64_t)(x));
   K(AF_INET) K(AF_INET6) K(AF_PACKET) K(AF_NETLINK) K(AF_UNSPEC)
   K(SOCK_RAW) K(SOCK_DGRAM)
+  set_int(env, c, "SIGRTMIN", (int64_t)SIGRTMIN);
   K(IPPROTO_IP) K(IPPROTO_IPV6) K(IPPROTO_ICMPV6) K(IPPROTO_RAW)
   K(SOL_SOCKET) K(SO_RCVBUF) K(SO_RCVBUFFORCE) K(SO_SNDBUF) K(SO_BINDTODEVICE) K(SO_PRIORITY) K(SO_ATTACH_FILTER)
   K(SO_TIMESTAMPNS) K(SO_REUSEADDR)

@@ -7,8 +7,8 @@
  *   ...
  *   await stop();
  *
- * Signal dumps (keepalived's SIGUSR1 / SIGUSR2 / SIGRTMIN+2) are separate: call writeDumps(kind, daemon.status())
- * from the signal handlers (see dumps.ts).
+ * Signal dumps (keepalived's SIGUSR1 / SIGUSR2 / SIGRTMIN+2) are separate: installDumpSignals(daemon) installs the
+ * three handlers (signals.ts); writeDumps(kind, status) is the underlying call.
  */
 import type { DaemonControl } from '../daemon/api.js';
 import { startControlServer, type ControlServer } from './server.js';
@@ -22,6 +22,8 @@ export { createMetrics } from './metrics.js';
 export { writeDumps, formatData, formatStats, formatJson } from './dumps.js';
 export type { DumpKind, DumpDetails, InstanceDumpDetails } from './dumps.js';
 export { DEFAULT_CONTROL_SOCKET } from './protocol.js';
+export { installDumpSignals, jsonDumpSignal } from './signals.js';
+export type { DumpSignalOptions } from './signals.js';
 
 export interface ControlPlaneOptions {
   /** Control socket path (default /run/vipd/vipd.sock). */

@@ -114,3 +114,39 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
     throw new Error(`cannot write ${path}: ${(e as Error).message}`);
   }
 }
+
+/** The kernel's SIGRTMIN as glibc reports it (34 on Linux/glibc), from the addon; null without the addon. */
+export function sigRtMin(): number | null {
+  try {
+    return native().constants.SIGRTMIN ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Watch a signal by number, including real-time signals that Node's process.on() cannot name (an unhandled
+ * SIGRTMIN+2 would kill the process). Uses a libuv signal watcher in the native addon; it does not keep the event
+ * loop alive. Returns a function that removes the watcher. Throws a clear Error when the addon lacks it.
+ */
+export function watchSignal(signum: number, cb: (signum: number) => void): () => void {
+  const addon = native() as unknown as {
+    signalWatch?: (n: number, cb: (n: number) => void) => unknown;
+    signalStop?: (h: unknown) => void;
+  };
+  if (typeof addon.signalWatch !== 'function' || typeof addon.signalStop !== 'function') {
+    throw new Error('vipd native addon too old for signal watchers (rebuild it: npm ci)');
+  }
+  let h: unknown;
+  try {
+    h = addon.signalWatch(signum, cb);
+  } catch (e) {
+    throw new Error(`cannot watch signal ${signum}: ${(e as Error).message}`);
+  }
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    addon.signalStop!(h);
+  };
+}
