@@ -13,6 +13,7 @@
  * See docs/lab-harness.md.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   execCapture,
   execOk,
@@ -89,6 +90,30 @@ export const DEFAULT_VIP4 = '192.0.2.1';
 export const DEFAULT_VIP6 = '2001:db8:1::1';
 
 const ROLES = ['h', 'sw', 'u', 'r1', 'r2', 'r3'] as const;
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin'])
+    .some((d) => d && existsSync(join(d, cmd)));
+}
+
+/** Why a lab cannot be built here (not Linux, not root, a missing tool), or null when it can. */
+export function labUnavailableReason(): string | null {
+  if (process.platform !== 'linux') return 'the lab needs Linux network namespaces';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    return 'the lab needs root (network namespaces, bridges, nftables): run it with sudo';
+  }
+  const missing = [
+    ['ip', 'iproute2'],
+    ['nft', 'nftables'],
+    ['sysctl', 'procps'],
+  ].filter(([c]) => !onPath(c!));
+  if (missing.length) {
+    return `the lab needs ${missing.map(([c, p]) => `\`${c}\` (apt-get install ${p})`).join(', ')}`;
+  }
+  return null;
+}
 const TAG_RE = /^[a-z0-9]{1,16}$/;
 
 function checkTag(tag: string): void {
@@ -308,6 +333,24 @@ export class Topology {
     if (f.length) lines.push(`add element bridge vipdlab from_router { ${f.map((e) => `"${e}"`).join(', ')} }`);
     if (g.length) lines.push(`add element bridge vipdlab to_router { ${g.map((e) => `"${e}"`).join(', ')} }`);
     await this.exec('SW', 'nft', ['-f', '-'], { input: lines.join('\n') + '\n' });
+    return t;
+  }
+
+  /**
+   * Make the LAN bridge flood every unicast frame (no MAC learning: ageing_time 0) or learn again (default
+   * 300 s). With flooding, two routers that share a MAC (a VMAC) both receive each request, so two masters
+   * show up as duplicate replies in the prober.
+   */
+  async floodUnicast(on: boolean): Promise<number> {
+    const t = this.mark(`LAN bridge ${on ? 'floods unicast' : 'learns MACs'}`);
+    await this.ip('SW', `link set br-lan type bridge ageing_time ${on ? 0 : 30000}`);
+    return t;
+  }
+
+  /** Turn multicast snooping on the LAN bridge on or off. */
+  async setSnooping(on: boolean): Promise<number> {
+    const t = this.mark(`LAN bridge multicast snooping ${on ? 'on' : 'off'}`);
+    await this.ip('SW', `link set br-lan type bridge mcast_snooping ${on ? 1 : 0}`);
     return t;
   }
 
