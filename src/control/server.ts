@@ -36,6 +36,9 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
+/** Requests of one connection queued before the server stops reading from it. */
+const MAX_PENDING = 64;
+
 /** Start listening; resolves once the socket accepts connections. Throws an Error naming the path on failure. */
 export async function startControlServer(daemon: DaemonControl, opts: ControlServerOptions = {}): Promise<ControlServer> {
   const path = opts.path ?? DEFAULT_CONTROL_SOCKET;
@@ -78,6 +81,7 @@ export async function startControlServer(daemon: DaemonControl, opts: ControlSer
 
   function serve(sock: Socket): void {
     let buf = '';
+    let pending = 0;
     let queue: Promise<void> = Promise.resolve();
     let closed = false;
     sock.setEncoding('utf8');
@@ -101,8 +105,20 @@ export async function startControlServer(daemon: DaemonControl, opts: ControlSer
           return;
         }
         if (line.trim() === '') continue;
+        // Back-pressure: a client that pipelines requests without reading the replies is not read further
+        // until it catches up, so neither the request queue nor the reply buffer grows without bound.
+        pending += 1;
+        if (pending >= MAX_PENDING) sock.pause();
         queue = queue.then(() => handleLine(line)).then((reply) => {
-          if (!closed && !sock.destroyed) sock.write(JSON.stringify(reply) + '\n');
+          pending -= 1;
+          if (closed || sock.destroyed) return;
+          const flushed = sock.write(JSON.stringify(reply) + '\n');
+          if (!flushed) {
+            sock.pause();
+            sock.once('drain', () => {
+              if (pending < MAX_PENDING) sock.resume();
+            });
+          } else if (pending < MAX_PENDING && sock.isPaused()) sock.resume();
         });
       }
       if (Buffer.byteLength(buf) > maxBytes) tooLong();

@@ -117,6 +117,26 @@ test('control socket: replies come in request order for pipelined requests', asy
   });
 });
 
+test('control socket: a client pipelining 20000 requests without reading gets every reply, in order', async () => {
+  await withServer({}, async (path) => {
+    const c = await Client.connect(path);
+    c.sock.pause(); // do not read for a while: the server must hold back, not buffer without bound
+    const N = 20000;
+    let payload = '';
+    for (let n = 0; n < N; n++) payload += n % 2 ? '{"cmd":"ping"}\n' : '{"cmd":"nope"}\n';
+    c.sock.write(payload);
+    await new Promise((r) => setTimeout(r, 300));
+    c.sock.resume();
+    await c.until(() => c.lines.length >= N, `${N} replies`, 20_000);
+    assert.equal(c.lines.length, N);
+    assert.equal(JSON.parse(c.lines[0]!).error, 'unknown command "nope" (known: status, reload, handover, garp, ping)');
+    assert.match(c.lines[1]!, /"pid":4242/);
+    assert.match(c.lines[N - 1]!, /"pid":4242/);
+    assert.match(c.lines[N - 2]!, /unknown command/);
+    c.sock.destroy();
+  });
+});
+
 test('control socket: malformed JSON, non-objects, missing/unknown commands get errors; the connection goes on', async () => {
   await withServer({}, async (path, daemon) => {
     const c = await Client.connect(path);
