@@ -201,11 +201,12 @@ interface InstTerms {
   inst: VrrpInstance;
   refs: { kind: TrackKind; ref: TrackRef }[];
   last: InstanceResult;
+  pending: boolean;
 }
 
 /**
  * Runs and watches every tracker of a configuration and keeps each instance's effective priority and FAULT.
- * Event: 'change' (instanceName) when an instance's effective priority or FAULT changed.
+ * Event: 'change' (instanceName) when an instance's effective priority, FAULT or pendingInit changed.
  * Lifecycle: `new Tracker(cfg)`, seed interface states with `setInterface()`, `start()`, ... `stop()`.
  */
 export class Tracker extends EventEmitter {
@@ -267,7 +268,7 @@ export class Tracker extends EventEmitter {
         add('file', g.trackFiles, true);
         add('process', g.trackProcesses, true);
       }
-      this.insts.set(inst.name, { inst, refs, last: { priority: inst.priority, fault: false, faultBy: [] } });
+      this.insts.set(inst.name, { inst, refs, last: { priority: inst.priority, fault: false, faultBy: [] }, pending: false });
     }
     for (const s of cfg.scripts) {
       if (!usedScripts.has(s.name)) continue;
@@ -281,7 +282,10 @@ export class Tracker extends EventEmitter {
       if (!usedProcs.has(p.name)) continue;
       this.procs.set(p.name, { cfg: p, count: 0, up: false, pending: null });
     }
-    for (const it of this.insts.values()) it.last = this.compute(it);
+    for (const [name, it] of this.insts) {
+      it.last = this.compute(it);
+      it.pending = this.pendingInit(name);
+    }
   }
 
   /** Interfaces some instance tracks (the daemon should seed their state before start()). */
@@ -423,7 +427,10 @@ export class Tracker extends EventEmitter {
       if (r.priority !== before.priority) {
         this.log.info(`(${name}) Changing effective priority from ${before.priority} to ${r.priority}`);
       }
-      if (r.priority !== before.priority || r.fault !== before.fault) this.emit('change', name);
+      const pending = this.pendingInit(name);
+      const pendingChanged = pending !== it.pending;
+      it.pending = pending;
+      if (r.priority !== before.priority || r.fault !== before.fault || pendingChanged) this.emit('change', name);
     }
   }
 

@@ -412,3 +412,36 @@ test('splitWords: quotes and escapes', () => {
   assert.deepEqual(splitWords(`/bin/r.sh a 'b c' "d \\" e" f\\ g`), ['/bin/r.sh', 'a', 'b c', 'd " e', 'f g']);
   assert.deepEqual(splitWords('  '), []);
 });
+
+test('vrrp_notify_fifo_script: the reader is started with the FIFO path appended (FIFO created), killed on close', async () => {
+  const dir = tmpDir();
+  const fifo = path.join(dir, 'fifo');
+  const out = path.join(dir, 'out');
+  const pidFile = path.join(dir, 'pid');
+  const reader = script(dir, 'reader.sh', `#!/bin/sh\necho $$ > ${pidFile}\necho "args: $*" >> ${out}\nwhile read -r line; do echo "$line" >> ${out}; done < "$2"\n`);
+  const cfg = cfgOf(`global_defs {
+  vrrp_notify_fifo ${fifo}
+  vrrp_notify_fifo_script "${reader} first"
+}
+vrrp_instance VI_1 {
+  interface lo
+  virtual_router_id 1
+  virtual_ipaddress { 192.0.2.1 }
+}`);
+  const n = new Notifier(cfg.global, { log: new MemLog() });
+  let pid = 0;
+  try {
+    assert.ok(fs.statSync(fifo).isFIFO(), 'the FIFO was created');
+    n.instanceTransition(cfg.instances[0]!, 'MASTER', 42);
+    n.instanceTransition(cfg.instances[0]!, 'BACKUP', 42);
+    const want = ['args: first ' + fifo, 'INSTANCE "VI_1" MASTER 42', 'INSTANCE "VI_1" BACKUP 42'];
+    const got = () => (fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n') : []);
+    assert.ok(await waitFor(() => got().length >= 3, 3000), got().join('\n'));
+    assert.deepEqual(got(), want);
+    pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  } finally {
+    n.close();
+    if (pid) assert.ok(await waitFor(() => isDead(pid), 2000), 'reader killed on close');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

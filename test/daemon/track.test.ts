@@ -261,7 +261,7 @@ ${inst('VI_1', 'priority 100\n track_script {\n up\n down\n}')}`,
 
 test('Tracker: script interval runs, timeout counts as failure, weight 0 faults and pendingInit', async () => {
   const env = new FakeEnv();
-  const { tr } = tracker(
+  const { tr, changes } = tracker(
     `vrrp_script chk { script "/s/chk arg1 'two words'"
   interval 3
   timeout 1
@@ -273,6 +273,7 @@ ${inst('VI_1', 'priority 100\n track_script {\n chk\n}')}`,
   tr.start();
   await env.advance(0);
   assert.equal(tr.pendingInit('VI_1'), false);
+  assert.deepEqual(changes, ['VI_1'], 'leaving init is a change');
   assert.deepEqual(env.runs[0]!.argv, ['/s/chk', 'arg1', 'two words']);
   assert.equal(env.runs[0]!.timeoutMs, 1000);
   assert.equal(tr.isFault('VI_1'), false);
