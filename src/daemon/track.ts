@@ -302,6 +302,40 @@ export class Tracker extends EventEmitter {
     this.recompute();
   }
 
+  /**
+   * Reload: take over the results the previous Tracker had for trackers that did not change (same script words,
+   * interval, rise/fall; same file; same process match), and every interface state, so an unchanged instance keeps
+   * its effective priority and FAULT across a reload (no flap while scripts re-run). Call before start(); stop the
+   * old one yourself.
+   */
+  adoptState(prev: Tracker): void {
+    for (const [n, up] of prev.ifaces) this.ifaces.set(n, up);
+    for (const [n, s] of this.scripts) {
+      const o = prev.scripts.get(n);
+      if (o && JSON.stringify([o.cfg.argv, o.cfg.rise, o.cfg.fall, o.cfg.user, o.cfg.group]) === JSON.stringify([s.cfg.argv, s.cfg.rise, s.cfg.fall, s.cfg.user, s.cfg.group])) {
+        s.st = { ...o.st };
+      }
+    }
+    for (const [n, f] of this.files) {
+      const o = prev.files.get(n);
+      if (o && o.cfg.file === f.cfg.file) f.value = o.value;
+    }
+    for (const [n, p] of this.procs) {
+      const o = prev.procs.get(n);
+      if (o && JSON.stringify({ ...o.cfg, src: null, weight: 0, weightReverse: false }) === JSON.stringify({ ...p.cfg, src: null, weight: 0, weightReverse: false })) {
+        p.up = o.up;
+        p.count = o.count;
+        this.adoptedProcs.add(n);
+      }
+    }
+    for (const [name, it] of this.insts) {
+      it.last = this.compute(it);
+      it.pending = this.pendingInit(name);
+    }
+  }
+
+  private readonly adoptedProcs = new Set<string>();
+
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -483,7 +517,7 @@ export class Tracker extends EventEmitter {
     for (const p of this.procs.values()) {
       p.count = all.reduce((n, pi) => n + (processMatches(p.cfg, pi) ? 1 : 0), 0);
       const want = quorumOk(p.count, p.cfg.quorum, p.cfg.quorumMax);
-      if (initial) {
+      if (initial && !this.adoptedProcs.has(p.cfg.name)) {
         p.up = want;
         changed = true;
         continue;

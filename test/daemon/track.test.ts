@@ -462,3 +462,32 @@ ${inst('B', 'priority 100', 2)}`;
   assert.equal(t2.effectivePriority('B'), 90);
   t2.stop();
 });
+
+test('Tracker.adoptState: a reload keeps unchanged script results (no flap), re-inits changed ones', async () => {
+  const env = new FakeEnv();
+  const conf = (w: string) => `vrrp_script a { script "/s/a"
+  weight -10
+}
+vrrp_script b { script "/s/b ${w}"
+  weight -20
+}
+${inst('VI_1', 'priority 100\n track_script {\n a\n b\n}\n track_interface {\n eth1 weight -1\n}')}`;
+  const { tr: old } = tracker(conf('x'), env);
+  env.exitCodes.set('/s/a', 1).set('/s/b', 1);
+  old.setInterface('eth1', true);
+  old.start();
+  await env.advance(0);
+  assert.equal(old.effectivePriority('VI_1'), 70);
+  old.stop();
+  const { tr: same, changes } = tracker(conf('x'), env);
+  same.adoptState(old);
+  assert.equal(same.effectivePriority('VI_1'), 70, 'before any run: the old results');
+  same.start();
+  await env.advance(0);
+  assert.equal(same.effectivePriority('VI_1'), 70);
+  assert.deepEqual(changes, [], 'no change event across the reload');
+  same.stop();
+  const { tr: changed } = tracker(conf('y'), env);
+  changed.adoptState(old);
+  assert.equal(changed.effectivePriority('VI_1'), 90, 'script b changed: back to init, only a counts');
+});
