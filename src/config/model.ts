@@ -152,7 +152,8 @@ export interface VrrpInstance {
   advertIntervalCs: number;
   version: 2 | 3;
   family: Family;
-  /** Initial state wanted (`state`), after corrections (strict mode: MASTER only with priority 255). */
+  /** Initial state wanted (`state`; priority 255 without a state means MASTER), after corrections (strict mode:
+   * MASTER only with priority 255). */
   state: InstanceState;
   preempt: boolean;
   /** Seconds (0-1000). */

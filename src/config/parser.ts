@@ -193,6 +193,8 @@ class Interpreter {
   declaredInstances = 0;
   private drafts: Draft[] = [];
   private readonly draftNames = new Set<string>();
+  /** Track references that said neither reverse nor noreverse. */
+  private readonly reverseUnset = new WeakSet<TrackRef>();
   private groupDrafts: GroupDraft[] = [];
   private lvsNoticed = false;
   private globalSeen: Partial<GarpSettings> = {};
@@ -890,7 +892,9 @@ class Interpreter {
           const v = next();
           if (v === null) break;
           const n = parseIntStrict(v);
-          if (['host', 'link', 'site', 'global', 'nowhere'].includes(v) || (n !== null && n >= 0 && n <= 255)) va.scope = v;
+          const named: Record<number, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
+          if (['host', 'link', 'site', 'global', 'nowhere'].includes(v)) va.scope = v;
+          else if (n !== null && n >= 0 && n <= 255) va.scope = named[n] ?? String(n);
           else this.err(w, `${where}: invalid scope '${v}' (host, link, site, global, nowhere or 0-255); ignored`);
           break;
         }
@@ -1088,6 +1092,7 @@ class Interpreter {
       this.noBlock(s);
       const ref: TrackRef = { name: s.keyword, weight: 0, weightGiven: false, reverse: false, src: pos(s) };
       let bad = false;
+      let reverseGiven = false;
       for (let i = 0; i < s.args.length; i++) {
         const w = s.args[i]!.text;
         if (w === 'weight') {
@@ -1101,8 +1106,13 @@ class Interpreter {
           ref.weight = n;
           ref.weightGiven = true;
           i++;
-        } else if (w === 'reverse') ref.reverse = true;
-        else if (w === 'noreverse') ref.reverse = false;
+        } else if (w === 'reverse') {
+          ref.reverse = true;
+          reverseGiven = true;
+        } else if (w === 'noreverse') {
+          ref.reverse = false;
+          reverseGiven = true;
+        }
         else {
           this.err(s, `${kind} ${s.keyword}: unknown option '${w}'; ignored`);
         }
@@ -1111,7 +1121,10 @@ class Interpreter {
         this.err(s, `${kind}: ${ref.name} is listed twice; the second is ignored`);
         continue;
       }
-      if (!bad) out.push(ref);
+      if (!bad) {
+        if (!reverseGiven) this.reverseUnset.add(ref);
+        out.push(ref);
+      }
     }
     return out;
   }
@@ -1617,10 +1630,9 @@ class Interpreter {
         this.err(r.src, `${where}: track_${kind} '${r.name}' is not defined (no ${decl} ${r.name}); ignored`);
         continue;
       }
-      if (!r.weightGiven) {
-        r.weight = def.weight;
-        r.reverse = r.reverse || def.weightReverse;
-      }
+      if (!r.weightGiven) r.weight = def.weight;
+      // Without reverse/noreverse of its own, a reference takes the tracker's (keepalived).
+      if (this.reverseUnset.has(r)) r.reverse = def.weightReverse;
       out.push(r);
     }
     return out;
@@ -1673,8 +1685,9 @@ class Interpreter {
         if (gv.version) this.warn(inst.src, `${where}: VRRPv2 does not support IPv6; using version 3`);
         inst.version = 3;
       }
-      // Priority: MASTER without a priority is the address owner.
+      // Priority: MASTER without a priority is the address owner; the owner without a state starts as MASTER.
       if (!gv.priority && inst.state === 'MASTER') inst.priority = 255;
+      if (!gv.state && inst.priority === 255) inst.state = 'MASTER';
       // Strict mode.
       inst.strict = gv.strict ?? g.strict;
       // Advert interval.
@@ -1720,7 +1733,10 @@ class Interpreter {
       // Unicast forces adverts on the parent of a VMAC.
       if (inst.useVmac !== false) {
         if (inst.useVmac === '') inst.useVmac = `${g.vmacPrefix}.${inst.virtualRouterId}`;
-        if (inst.unicastPeers.length > 0) inst.vmacXmitBase = true;
+        if (inst.unicastPeers.length > 0 && !inst.vmacXmitBase) {
+          this.err(inst.src, `${where}: unicast with use_vmac needs vmac_xmit_base; set (adverts go out on ${inst.interface ?? 'the parent'})`);
+          inst.vmacXmitBase = true;
+        }
       }
       if (inst.interface === null && inst.unicastPeers.length === 0) {
         this.err(inst.src, `${where}: no 'interface' (needed unless unicast_peer is used); instance removed`);
