@@ -6,6 +6,7 @@
  * lower/higher-priority advert behaviour. Needs root and keepalived; skips with a message otherwise.
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,12 @@ import { Lab, haveCommand, netnsUnavailableReason, run, uniqueNsName } from '../
 import { loadFixtures, type Fixture } from './fixtures.js';
 import { parseConfig } from '../../src/config/parser.js';
 import type { KeepalivedConfig, VrrpInstance } from '../../src/config/model.js';
+
+/** keepalived's version ("2.2.7"), or null. The fixtures' expectations are those of Debian 12's 2.2.7. */
+function keepalivedVersion(): string | null {
+  const r = spawnSync('keepalived', ['-v'], { encoding: 'utf8', timeout: 5000 });
+  return /Keepalived v(\d+\.\d+\.\d+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? null;
+}
 
 function skipReason(): string | false {
   const ns = netnsUnavailableReason();
@@ -271,7 +278,7 @@ function compare(f: Fixture, ka: KaDump, cfg: KeepalivedConfig): string[] {
   return diffs;
 }
 
-test('keepalived -d builds the same instances as vipd for every fixture both accept', { skip, timeout: 300_000 }, async () => {
+test('keepalived -d builds the same instances as vipd for every fixture both accept', { skip, timeout: 300_000 }, async (t) => {
   const lab = new Lab();
   const dir = mkdtempSync(join(tmpdir(), 'vipd-kad-'));
   try {
@@ -296,6 +303,12 @@ test('keepalived -d builds the same instances as vipd for every fixture both acc
         compared += ka.instances.length;
         diffs.push(...compare(f, ka, cfg));
       });
+    }
+    const version = keepalivedVersion();
+    if (version === null || !version.startsWith('2.2.')) {
+      // Another keepalived release judges some fixtures differently (the headers record 2.2.7): report, don't fail.
+      for (const m of diffs) t.diagnostic(`keepalived ${version ?? '?'}: ${m}`);
+      return;
     }
     assert.deepEqual(diffs, [], diffs.join('\n'));
     assert.ok(compared >= 30, `only ${compared} instances compared`);

@@ -6,10 +6,16 @@
  * difference. Needs root and keepalived (CI installs both); skips with a message otherwise.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { Lab, haveCommand, netnsUnavailableReason, uniqueNsName } from '../helpers/netns.js';
 import { loadFixtures } from './fixtures.js';
+
+/** keepalived's version ("2.2.7"), or null. The fixtures' expectations are those of Debian 12's 2.2.7. */
+function keepalivedVersion(): string | null {
+  const r = spawnSync('keepalived', ['-v'], { encoding: 'utf8', timeout: 5000 });
+  return /Keepalived v(\d+\.\d+\.\d+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? null;
+}
 
 function skipReason(): string | false {
   const ns = netnsUnavailableReason();
@@ -20,7 +26,7 @@ function skipReason(): string | false {
 
 const skip = skipReason();
 
-test('keepalived -t agrees with each fixture header', { skip, timeout: 120_000 }, async () => {
+test('keepalived -t agrees with each fixture header', { skip, timeout: 120_000 }, async (t) => {
   const lab = new Lab();
   try {
     const ns = lab.addNs(uniqueNsName('cfg'));
@@ -46,6 +52,12 @@ test('keepalived -t agrees with each fixture header', { skip, timeout: 120_000 }
       if (verdict !== f.keepalived) {
         mismatches.push(`${f.name}: keepalived -t exit ${r.status} (${verdict}), header says ${f.keepalived}\n${(r.stderr + r.stdout).trim().slice(0, 2000)}`);
       }
+    }
+    const version = keepalivedVersion();
+    if (version === null || !version.startsWith('2.2.')) {
+      // Another keepalived release judges some fixtures differently (the headers record 2.2.7): report, don't fail.
+      for (const m of mismatches) t.diagnostic(`keepalived ${version ?? '?'}: ${m}`);
+      return;
     }
     assert.deepEqual(mismatches, [], mismatches.join('\n\n'));
   } finally {
