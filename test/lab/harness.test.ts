@@ -12,10 +12,12 @@ import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
 import {
   attributeOutages,
   buildTopology,
+  cleanOrphanLabs,
   formatReport,
   keepalivedConf,
   masterDownIntervalMs,
   Prober,
+  processTag,
   startDaemon,
   type ProbeReport,
   type RouterDaemon,
@@ -31,6 +33,8 @@ function skipReason(): string | false {
   return false;
 }
 const skip = skipReason();
+// Labs left by an earlier run of this file that was killed.
+const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('hx');
 
 /** Scheduling slack on top of the protocol bound (2-core CI machine, two daemons and a 4-target prober). */
 const MARGIN_MS = 150;
@@ -92,7 +96,8 @@ function checkStep(report: ProbeReport, steps: Step[], i: number, limitMs: numbe
 }
 
 test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, blackhole', { skip, timeout: 60_000 }, async () => {
-  const topo = await buildTopology({ tag: `hx${process.pid.toString(36)}`, ipv6: true });
+  await orphans;
+  const topo = await buildTopology({ tag: processTag('hx'), ipv6: true });
   const daemons: RouterDaemon[] = [];
   const logs = (): string => daemons.map((d) => `--- ${d.router}\n${d.proc.output(12)}`).join('\n');
   try {
@@ -202,7 +207,8 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
 });
 
 test('keepalived v2, advert 1 s, IPv4: router crash (SIGKILL + cable pull) and return', { skip, timeout: 60_000 }, async () => {
-  const topo = await buildTopology({ tag: `hy${process.pid.toString(36)}`, ipv6: false });
+  await orphans;
+  const topo = await buildTopology({ tag: processTag('hx'), ipv6: false });
   const daemons: RouterDaemon[] = [];
   const logs = (): string => daemons.map((d) => `--- ${d.router}\n${d.proc.output(12)}`).join('\n');
   try {

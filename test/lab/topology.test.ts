@@ -12,7 +12,9 @@ import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
 import {
   attributeOutages,
   buildTopology,
+  cleanOrphanLabs,
   cleanStaleLab,
+  processTag,
   labNamespaceNames,
   LabError,
   Prober,
@@ -27,8 +29,9 @@ function skipReason(): string | false {
   return false;
 }
 const skip = skipReason();
-let n = 0;
-const tag = (): string => `ht${process.pid.toString(36)}${(n++).toString(36)}`;
+const tag = (): string => processTag('ht');
+// Labs left by an earlier run of this file that was killed.
+const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('ht');
 
 const alive = (pid: number): boolean => {
   try {
@@ -45,6 +48,9 @@ async function hostPings(topo: Topology, addr: string): Promise<boolean> {
 }
 
 test('bad options are refused with a clear error before anything is created', async () => {
+  await orphans;
+  assert.throws(() => processTag('h1'), /lab tag prefix "h1" must be 1-6 lower-case letters/);
+  assert.match(processTag('ab'), new RegExp(`^ab${process.pid}x\\d+$`));
   await assert.rejects(buildTopology({ tag: 'Bad-Tag' }), (e: Error) => e instanceof LabError && /lab tag "Bad-Tag" must be 1-16 lower-case letters or digits/.test(e.message));
   await assert.rejects(buildTopology({ tag: 'x', vip4: '10.0.0.1' }), /vip4 10\.0\.0\.1 must be an address in 192\.0\.2\.0\/24/);
   await assert.rejects(buildTopology({ tag: 'x', vip4: '192.0.2.11' }), /vip4 192\.0\.2\.11 is a host or router address/);
@@ -256,6 +262,17 @@ test('processes die with destroy, which never throws; stale labs are removed by 
     assert.ok(existsSync(`/run/netns/${other}`), 'another tag is left alone');
     await sleep(100);
     assert.ok(!alive(orphan.pid!), "the stale namespace's process was killed");
+    // Orphans: labs of processTag() whose process is gone are removed, those of live processes stay.
+    const dead = 'vipd-ht4194399x1-h'; // above the kernel's largest pid_max: no such process
+    const live = `vipd-ht${process.pid}x999-u`;
+    execFileSync('ip', ['netns', 'add', dead]);
+    execFileSync('ip', ['netns', 'add', live]);
+    try {
+      assert.deepEqual(await cleanOrphanLabs('ht'), [dead]);
+      assert.ok(existsSync(`/run/netns/${live}`));
+    } finally {
+      for (const ns of [dead, live]) execFileSync('sh', ['-c', `ip netns del ${ns} 2>/dev/null || true`]);
+    }
     // buildTopology cleans leftovers of its own tag by default.
     execFileSync('ip', ['netns', 'add', `vipd-${t2}-sw`]);
     const again = await buildTopology({ tag: t2, ipv6: false });

@@ -168,6 +168,44 @@ export async function cleanStaleLab(tag: string): Promise<string[]> {
   return stale;
 }
 
+let tagCounter = 0;
+
+/**
+ * A tag owned by this process: `<prefix><pid>x<n>` (prefix: 1-6 lower-case letters). Tests use it so that
+ * parallel runs never collide, and cleanOrphanLabs(prefix) can later remove the labs of a run that died.
+ */
+export function processTag(prefix: string): string {
+  if (!/^[a-z]{1,6}$/.test(prefix)) throw new LabError(`lab tag prefix ${JSON.stringify(prefix)} must be 1-6 lower-case letters`);
+  tagCounter += 1;
+  return `${prefix}${process.pid}x${tagCounter}`;
+}
+
+/**
+ * Remove the labs made by processTag(prefix) in processes that are gone (a crashed or killed test run):
+ * namespaces `vipd-<prefix><pid>x<n>-<role>` whose <pid> no longer exists. Labs of live processes are left
+ * alone. Returns the namespaces removed.
+ */
+export async function cleanOrphanLabs(prefix: string): Promise<string[]> {
+  if (!/^[a-z]{1,6}$/.test(prefix)) throw new LabError(`lab tag prefix ${JSON.stringify(prefix)} must be 1-6 lower-case letters`);
+  const re = new RegExp(`^vipd-${prefix}(\\d+)x\\d+-(?:${ROLES.join('|')})$`);
+  const removed: string[] = [];
+  for (const ns of existingNamespaces()) {
+    const m = re.exec(ns);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (alive) continue;
+    await deleteNamespace(ns);
+    removed.push(ns);
+  }
+  return removed;
+}
+
 /** A built lab. Create it with `buildTopology()`; always `await topo.destroy()` in `finally`. */
 export class Topology {
   readonly tag: string;
