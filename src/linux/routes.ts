@@ -129,7 +129,7 @@ function ifindexOf(name: string, what: string): number {
 function checkRoute(spec: RouteSpec): string | null {
   if (!spec || (spec.family !== 4 && spec.family !== 6)) return 'route spec has no family';
   const alen = spec.family === 4 ? 4 : 16;
-  const ok = (b: Uint8Array | null) => b === null || (b instanceof Uint8Array && b.length === alen);
+  const ok = (b: Uint8Array | null | undefined) => b == null || (b instanceof Uint8Array && b.length === alen);
   if (!(spec.type in RTN)) return `route type ${String(spec.type)} not supported`;
   if (spec.dst && (!ok(spec.dst.address) || !(spec.dst.prefixlen >= 0 && spec.dst.prefixlen <= alen * 8))) return 'bad destination prefix';
   if (!ok(spec.via) || !ok(spec.src)) return `gateway and source must be IPv${spec.family} addresses`;
