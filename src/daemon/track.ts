@@ -24,6 +24,7 @@ import { ScriptSecurity, silentLog, type ScriptLog } from './notify.js';
 import {
   initTrackFile,
   listProcesses,
+  ProcEvents,
   readTrackFile,
   runScript,
   watchFile,
@@ -144,6 +145,8 @@ export interface TrackerEnv {
   /** Watch a file for changes; returns a closer. */
   watchFile(file: string, onChange: () => void): () => void;
   listProcesses(): ProcInfo[];
+  /** Subscribe to process events (the proc connector); returns a closer, or an error text when unavailable. */
+  watchProcesses?(onEvent: () => void): (() => void) | string;
 }
 
 export const realTrackerEnv: TrackerEnv = {
@@ -159,6 +162,10 @@ export const realTrackerEnv: TrackerEnv = {
   initTrackFile,
   watchFile,
   listProcesses,
+  watchProcesses: (onEvent) => {
+    const pe = ProcEvents.open(() => onEvent());
+    return typeof pe === 'string' ? pe : () => pe.close();
+  },
 };
 
 export interface TrackerOptions {
@@ -167,8 +174,11 @@ export interface TrackerOptions {
   security?: ScriptSecurity;
   /** Track-file poll interval (the fallback behind fs.watch), ms. Default 1000. */
   filePollMs?: number;
-  /** /proc scan interval for vrrp_track_process, ms. Default 1000. */
+  /** /proc scan interval for vrrp_track_process, ms. Default 1000 (5× that as a backstop when the proc connector
+   * is in use). */
   processPollMs?: number;
+  /** Use the proc connector for vrrp_track_process when available (default true). */
+  useProcConnector?: boolean;
 }
 
 // ================================================================ the Tracker
@@ -223,6 +233,11 @@ export class Tracker extends EventEmitter {
   private stopped = false;
   private readonly filePollMs: number;
   private readonly processPollMs: number;
+  private readonly useProcConnector: boolean;
+  private closeProcEvents: (() => void) | null = null;
+  private rescanTimer: unknown = null;
+  /** 'connector' or 'poll' once started with tracked processes. */
+  processMode: 'connector' | 'poll' | null = null;
 
   constructor(
     cfg: KeepalivedConfig,
@@ -234,6 +249,7 @@ export class Tracker extends EventEmitter {
     this.security = opts.security ?? new ScriptSecurity(cfg.global, this.log);
     this.filePollMs = opts.filePollMs ?? 1000;
     this.processPollMs = opts.processPollMs ?? 1000;
+    this.useProcConnector = opts.useProcConnector ?? true;
     const groups = new Map<string, SyncGroup>(cfg.syncGroups.map((g) => [g.name, g]));
     const usedScripts = new Set<string>();
     const usedFiles = new Set<string>();
@@ -350,7 +366,17 @@ export class Tracker extends EventEmitter {
     if (this.files.size) this.every(this.filePollMs, () => this.files.forEach((f) => this.readFile(f)));
     if (this.procs.size) {
       this.scanProcesses(true);
-      this.every(this.processPollMs, () => this.scanProcesses(false));
+      let pollMs = this.processPollMs;
+      const w = this.useProcConnector && this.env.watchProcesses ? this.env.watchProcesses(() => this.processEvent()) : 'disabled';
+      if (typeof w === 'string') {
+        this.processMode = 'poll';
+        this.log.info(`vrrp_track_process: polling /proc every ${pollMs} ms (proc connector: ${w})`);
+      } else {
+        this.processMode = 'connector';
+        this.closeProcEvents = w;
+        pollMs *= 5;
+      }
+      this.every(pollMs, () => this.scanProcesses(false));
     }
     for (const s of this.scripts.values()) {
       const p = this.security.prepare(s.cfg.argv, s.cfg.user, s.cfg.group, `VRRP_Script(${s.cfg.name})`);
@@ -367,6 +393,9 @@ export class Tracker extends EventEmitter {
 
   stop(): void {
     this.stopped = true;
+    this.closeProcEvents?.();
+    this.closeProcEvents = null;
+    if (this.rescanTimer) this.env.clearTimeout(this.rescanTimer);
     for (const t of this.timers) this.env.clearTimeout(t);
     this.timers.clear();
     for (const s of this.scripts.values()) if (s.timer) this.env.clearTimeout(s.timer);
@@ -507,6 +536,15 @@ export class Tracker extends EventEmitter {
     if (v === f.value) return;
     f.value = v;
     this.recompute();
+  }
+
+  /** A process event: rescan shortly (events come in bursts: fork, exec, comm...). */
+  private processEvent(): void {
+    if (this.stopped || this.rescanTimer) return;
+    this.rescanTimer = this.env.setTimeout(() => {
+      this.rescanTimer = null;
+      this.scanProcesses(false);
+    }, 25);
   }
 
   private scanProcesses(initial: boolean): void {

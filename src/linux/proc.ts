@@ -7,6 +7,9 @@
 import { spawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { endianness } from 'node:os';
+import { K, native, type NativeAddon, type SocketHandle } from './native.js';
+import { sockaddrNl } from './sockaddr.js';
 
 // ---------------------------------------------------------------- users and groups
 
@@ -232,8 +235,8 @@ export interface ProcInfo {
   cmdline: string[];
 }
 
-/** Every process visible in /proc (kernel threads included with empty cmdline). Races with exiting processes are
- * ignored. */
+/** Every live process visible in /proc (kernel threads included with empty cmdline; zombies left out). Races with
+ * exiting processes are ignored. */
 export function listProcesses(procRoot = '/proc'): ProcInfo[] {
   const out: ProcInfo[] = [];
   let names: string[];
@@ -245,7 +248,11 @@ export function listProcesses(procRoot = '/proc'): ProcInfo[] {
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
     try {
-      const comm = fs.readFileSync(`${procRoot}/${n}/comm`, 'utf8').replace(/\n$/, '');
+      // comm and state from /proc/PID/stat: "pid (comm) S ..."; zombies (exited, not yet reaped) do not count.
+      const stat = fs.readFileSync(`${procRoot}/${n}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (stat[close + 2] === 'Z' || stat[close + 2] === 'X') continue;
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
       const raw = fs.readFileSync(`${procRoot}/${n}/cmdline`, 'utf8');
       const cmdline = raw.length ? raw.replace(/\0$/, '').split('\0') : [];
       out.push({ pid: Number(n), comm, cmdline });
@@ -425,3 +432,107 @@ export class FifoWriter {
   }
 }
 
+
+// ---------------------------------------------------------------- proc connector
+
+const NETLINK_CONNECTOR = 11;
+const CN_IDX_PROC = 1;
+const CN_VAL_PROC = 1;
+const PROC_CN_MCAST_LISTEN = 1;
+const NLMSG_DONE = 3;
+export const PROC_EVENT = { FORK: 0x1, EXEC: 0x2, COMM: 0x200, EXIT: 0x80000000 } as const;
+
+/**
+ * The kernel's process-events connector (NETLINK_CONNECTOR, CN_IDX_PROC), as keepalived's vrrp_track_process uses:
+ * `onEvent(what)` is called for every fork/exec/comm/exit (what = PROC_EVENT value) and with 0 when events were lost
+ * (ENOBUFS). It needs CAP_NET_ADMIN and only works in the initial network namespace; `open` returns an error text
+ * when it cannot be used, and the caller polls /proc instead.
+ */
+export class ProcEvents {
+  private closed = false;
+  private readonly buf = new Uint8Array(8192);
+  private readonly out = new Int32Array(3);
+  private constructor(
+    private readonly h: SocketHandle,
+    private readonly onEvent: (what: number) => void,
+  ) {}
+
+  static open(onEvent: (what: number) => void): ProcEvents | string {
+    let n: NativeAddon;
+    try {
+      n = native();
+    } catch (e) {
+      return `native addon unavailable: ${(e as Error).message}`;
+    }
+    let h: SocketHandle;
+    try {
+      h = n.socket(K('AF_NETLINK'), K('SOCK_DGRAM'), NETLINK_CONNECTOR);
+    } catch (e) {
+      return `proc connector socket: ${(e as Error).message}`;
+    }
+    try {
+      n.bind(h, sockaddrNl(0, CN_IDX_PROC));
+      const le = endianness() === 'LE';
+      const msg = new Uint8Array(40);
+      const dv = new DataView(msg.buffer);
+      dv.setUint32(0, 40, le); // nlmsg_len
+      dv.setUint16(4, NLMSG_DONE, le); // nlmsg_type
+      dv.setUint32(8, 1, le); // nlmsg_seq
+      dv.setUint32(12, 0, le); // nlmsg_pid: the kernel fills in
+      dv.setUint32(16, CN_IDX_PROC, le); // cn_msg.id.idx
+      dv.setUint32(20, CN_VAL_PROC, le); // cn_msg.id.val
+      dv.setUint16(32, 4, le); // cn_msg.len
+      dv.setUint32(36, PROC_CN_MCAST_LISTEN, le);
+      const r = n.sendmsg(h, msg, null, null, 0);
+      if (r < 0) throw new Error(`send PROC_CN_MCAST_LISTEN: ${n.errnoName(-r)}`);
+    } catch (e) {
+      n.close(h);
+      return `proc connector: ${(e as Error).message}`;
+    }
+    const pe = new ProcEvents(h, onEvent);
+    n.poll(h, K('UV_READABLE'), () => pe.drain());
+    n.pollRef(h, false);
+    return pe;
+  }
+
+  private drain(): void {
+    const n = native();
+    const le = endianness() === 'LE';
+    for (;;) {
+      if (this.closed) return;
+      const r = n.recvmsg(this.h, this.buf, null, null, 0, this.out);
+      if (r < 0) {
+        const name = n.errnoName(-r);
+        if (name === 'EAGAIN') return;
+        if (name === 'EINTR') continue;
+        if (name === 'ENOBUFS') {
+          this.onEvent(0);
+          continue;
+        }
+        return;
+      }
+      const dv = new DataView(this.buf.buffer, 0, Math.min(r, this.buf.length));
+      let off = 0;
+      while (off + 40 <= dv.byteLength) {
+        const len = dv.getUint32(off, le);
+        if (len < 40 || off + len > dv.byteLength) break;
+        const idx = dv.getUint32(off + 16, le);
+        if (idx === CN_IDX_PROC) {
+          const what = dv.getUint32(off + 36, le);
+          if (what !== 0) this.onEvent(what);
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      native().close(this.h);
+    } catch {
+      /* ignore */
+    }
+  }
+}

@@ -145,9 +145,10 @@ ${inst('track_file {\n tf\n}')}`);
   }
 });
 
-test('vrrp_track_process for real: counts processes by name from /proc, quorum', async () => {
+for (const mode of ['poll', 'connector'] as const)
+test(`vrrp_track_process for real (${mode}): counts processes by name from /proc, quorum`, async (t) => {
   const dir = tmpDir();
-  const name = `vtp${process.pid % 100000}x`;
+  const name = `vtp${process.pid % 100000}${mode[0]}`;
   const bin = path.join(dir, name);
   fs.copyFileSync('/bin/sleep', bin);
   fs.chmodSync(bin, 0o755);
@@ -158,10 +159,16 @@ test('vrrp_track_process for real: counts processes by name from /proc, quorum',
 }
 ${inst('track_process {\n p\n}')}`);
   const kids: ChildProcess[] = [];
-  const tr = new Tracker(cfg, { processPollMs: 100 });
+  // Connector mode: a poll far too slow to matter, so only events can make it in time.
+  const tr = new Tracker(cfg, mode === 'poll' ? { processPollMs: 100, useProcConnector: false } : { processPollMs: 60_000 });
   try {
     kids.push(spawn(bin, ['30'], { stdio: 'ignore' }));
     tr.start();
+    if (mode === 'connector' && tr.processMode !== 'connector') {
+      t.skip('proc connector unavailable here (needs CAP_NET_ADMIN in the initial network namespace)');
+      return;
+    }
+    assert.equal(tr.processMode, mode);
     assert.equal(tr.effectivePriority('VI_1'), 100, 'one process: no quorum');
     kids.push(spawn(bin, ['30'], { stdio: 'ignore' }));
     assert.ok(await waitFor(() => tr.effectivePriority('VI_1') === 120, 3000), 'two: quorum');
