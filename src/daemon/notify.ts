@@ -334,11 +334,12 @@ export class Notifier extends EventEmitter {
     return this.fifos.reduce((n, f) => n + f.pending, 0);
   }
 
-  /** Close the FIFOs and kill the `*_fifo_script` readers' process groups. Queued notify scripts still run to
+  /** Close the FIFOs and SIGTERM the `*_fifo_script` readers' process groups. Queued notify scripts still run to
    * completion or timeout (the daemon may await `idle()`). */
   close(): void {
     this.closed = true;
-    for (const r of this.readers) if (r.pid) killGroup(r.pid);
+    // keepalived terminates the FIFO script with SIGTERM when it exits.
+    for (const r of this.readers) if (r.pid) killGroup(r.pid, 'SIGTERM');
     for (const f of this.fifos) f.close();
     this.fifos.length = 0;
   }

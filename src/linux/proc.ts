@@ -216,10 +216,10 @@ export function runScript(spec: RunSpec): Promise<RunResult> {
   });
 }
 
-/** SIGKILL a whole process group (by its leader's pid). */
-export function killGroup(pgid: number): void {
+/** Signal a whole process group (by its leader's pid); SIGKILL by default. */
+export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pgid, 'SIGKILL');
+    process.kill(-pgid, signal);
   } catch {
     /* already gone */
   }
