@@ -56,19 +56,21 @@ export interface ScriptSecurityOptions {
   /** Override user lookup (tests). */
   lookupUser?: typeof lookupUser;
   lookupGroup?: typeof lookupGroup;
-  checkSecurity?: typeof checkScriptSecurity;
+  checkSecurity?: (file: string, uid: number, gid: number) => { secure: boolean; reason: string | null; executable?: boolean };
   resolveExecutable?: typeof resolveExecutable;
 }
 
 /**
- * keepalived's rules for who runs a script:
+ * keepalived's rules for who runs a script (set_uid_gid / check_script_secure):
  *  - only when running as root does vipd change user; a script's own `user [group]` wins, else global `script_user
- *    [group]`, else the user `keepalived_script` when it exists, else root (with a warning, once);
- *  - the group defaults to the user's primary group;
- *  - a script is insecure when it, or any directory above it (symlinks resolved), is writable by a non-root user
- *    (not owned by root — the file may be owned by the user it runs as —, group-writable by a non-root group, or
- *    world-writable). With `enable_script_security` an insecure script is refused (never run); without it, it runs
- *    and vipd warns "SECURITY VIOLATION" once, as keepalived does.
+ *    [group]`, else the user `keepalived_script` when it exists, else root with keepalived's warning (once) — but
+ *    with `enable_script_security` a missing default user disables the scripts instead;
+ *  - the group defaults to the user's primary group; an unknown user or group disables the script;
+ *  - a script the runner cannot execute, or cannot find, is disabled;
+ *  - a script running as root (uid or gid 0, or set-uid/gid root) is insecure when it, or a directory above it
+ *    (symlinks resolved), is not owned by root, or is writable by a non-root group or by everyone (directories with
+ *    the sticky bit, like /tmp, are exempt from the write test). With `enable_script_security` an insecure script is
+ *    disabled; without it, it runs and vipd warns "SECURITY VIOLATION" once, as keepalived does.
  */
 export class ScriptSecurity {
   private warnedRoot = false;
@@ -77,7 +79,7 @@ export class ScriptSecurity {
   private readonly asRoot: boolean;
   private readonly lookupUser: typeof lookupUser;
   private readonly lookupGroup: typeof lookupGroup;
-  private readonly check: typeof checkScriptSecurity;
+  private readonly check: NonNullable<ScriptSecurityOptions['checkSecurity']>;
   private readonly resolve: typeof resolveExecutable;
 
   constructor(
@@ -96,11 +98,11 @@ export class ScriptSecurity {
   private defaultUser(): { uid: number; gid: number } | string {
     if (this.global.scriptUser) {
       const u = this.lookupUser(this.global.scriptUser);
-      if (!u) return `script_user ${this.global.scriptUser} does not exist`;
+      if (!u) return `Default script user '${this.global.scriptUser}' does not exist`;
       let gid = u.gid;
       if (this.global.scriptGroup) {
         const g = this.lookupGroup(this.global.scriptGroup);
-        if (g === null) return `script group ${this.global.scriptGroup} does not exist`;
+        if (g === null) return `Default script group '${this.global.scriptGroup}' does not exist`;
         gid = g;
       }
       return { uid: u.uid, gid };
@@ -110,8 +112,9 @@ export class ScriptSecurity {
     if (!this.warnedRoot) {
       this.warnedRoot = true;
       this.log.warn("WARNING - default user 'keepalived_script' for script execution does not exist - please create.");
-      if (!this.global.enableScriptSecurity) this.log.warn('WARNING - scripts will run as root; consider enable_script_security');
     }
+    // keepalived: with enable_script_security a missing default user disables the scripts; without it they run as root.
+    if (this.global.enableScriptSecurity) return 'Failed to set default user';
     return { uid: 0, gid: 0 };
   }
 
@@ -149,12 +152,18 @@ export class ScriptSecurity {
     }
     const exe = this.resolve(argv[0]);
     if (!exe) return this.refuse(argv, `${what}: ${argv[0]} not found`);
-    const verdict = this.check(exe, uid ?? 0);
+    const runUid = uid ?? (typeof process.geteuid === 'function' ? process.geteuid() : 0);
+    const runGid = gid ?? (typeof process.getegid === 'function' ? process.getegid() : 0);
+    const verdict = this.check(exe, runUid, runGid);
+    if (verdict.executable === false) {
+      return this.refuse(argv, `${what}: WARNING - script '${exe}' is not executable for uid:gid ${runUid}:${runGid} - disabling.`);
+    }
     if (!verdict.secure) {
+      this.log.warn(`Unsafe permissions found for script '${exe}' (${verdict.reason}).`);
       if (this.global.enableScriptSecurity) {
-        return this.refuse(argv, `${what}: unsafe permissions (${verdict.reason}) - disabling`);
+        return this.refuse(argv, `${what}: disabling due to insecure (${verdict.reason})`);
       }
-      if (this.asRoot && (uid ?? 0) === 0 && !this.warnedViolation) {
+      if (!this.warnedViolation) {
         this.warnedViolation = true;
         this.log.warn('SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
       }

@@ -102,17 +102,27 @@ export interface SecurityVerdict {
 }
 
 /**
- * keepalived's script-security rule: the script (after resolving symlinks) and every directory above it must be
- * owned by root, not group-writable unless the group is root, and not world-writable. A script that will not run as
- * root may also be owned by the user it runs as (keepalived accepts the file owned by the script's uid).
+ * keepalived's script-security rule (check_script_secure): protection is needed only when the script runs as root
+ * (uid 0 or gid 0) or is set-uid/set-gid root. Then the script (symlinks resolved) and every directory above it must
+ * be owned by root, and — unless it is a directory with the sticky bit (like /tmp) — must not be writable by a
+ * non-root group or by everyone. `executable` says whether the runner may execute it at all.
  */
-export function checkScriptSecurity(file: string, runUid = 0): SecurityVerdict {
+export function checkScriptSecurity(file: string, runUid = 0, runGid = 0): SecurityVerdict & { executable: boolean } {
   let real: string;
+  let fst: fs.Stats;
   try {
     real = fs.realpathSync(file);
+    fst = fs.statSync(real);
   } catch (e) {
-    return { secure: false, reason: `${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot resolve'}` };
+    return { secure: false, executable: false, reason: `${file} cannot be accessed (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
   }
+  const m = fst.mode;
+  const executable =
+    fst.isFile() &&
+    (runUid === 0 ? (m & 0o111) !== 0 : fst.uid === runUid ? (m & 0o100) !== 0 : fst.gid === runGid ? (m & 0o010) !== 0 : (m & 0o001) !== 0);
+  const needProtection =
+    runUid === 0 || runGid === 0 || (fst.uid === 0 && (m & 0o4100) === 0o4100) || (fst.gid === 0 && (m & 0o2010) === 0o2010);
+  if (!needProtection) return { secure: true, executable, reason: null };
   const parts: string[] = [];
   let p = real;
   for (;;) {
@@ -126,14 +136,15 @@ export function checkScriptSecurity(file: string, runUid = 0): SecurityVerdict {
     try {
       st = fs.statSync(comp);
     } catch (e) {
-      return { secure: false, reason: `${comp}: ${(e as NodeJS.ErrnoException).code ?? 'stat failed'}` };
+      return { secure: false, executable, reason: `${comp}: ${(e as NodeJS.ErrnoException).code ?? 'stat failed'}` };
     }
-    const isFile = comp === real;
-    if (st.uid !== 0 && !(isFile && st.uid === runUid)) return { secure: false, reason: `${comp} is not owned by root` };
-    if ((st.mode & 0o020) !== 0 && st.gid !== 0) return { secure: false, reason: `${comp} is writable by group ${st.gid}` };
-    if ((st.mode & 0o002) !== 0) return { secure: false, reason: `${comp} is writable by all users` };
+    if (st.uid !== 0) return { secure: false, executable, reason: `${comp} is not owned by root` };
+    const stickyDir = st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if (stickyDir) continue;
+    if ((st.mode & 0o020) !== 0 && st.gid !== 0) return { secure: false, executable, reason: `${comp} is writable by group ${st.gid}` };
+    if ((st.mode & 0o002) !== 0) return { secure: false, executable, reason: `${comp} is writable by all users` };
   }
-  return { secure: true, reason: null };
+  return { secure: true, executable, reason: null };
 }
 
 // ---------------------------------------------------------------- running a script

@@ -282,7 +282,10 @@ test('script security: insecure scripts refused with enable_script_security, sec
     t.skip('needs root (ownership checks)');
     return;
   }
-  const insecureDir = tmpDir(); // under /tmp: world-writable parent
+  const tmpBase = tmpDir(); // under /tmp: sticky world-writable parent, which keepalived accepts
+  const insecureDir = path.join(tmpBase, 'open');
+  fs.mkdirSync(insecureDir);
+  fs.chmodSync(insecureDir, 0o777); // world-writable without the sticky bit: insecure
   const secureDir = tmpDir('/run'); // /run is root 0755
   const out = path.join(secureDir, 'out');
   try {
@@ -292,7 +295,11 @@ test('script security: insecure scripts refused with enable_script_security, sec
     fs.chownSync(gw, 0, 1);
     const ww = script(secureDir, 'ww.sh', recorder(out), 0o757);
     assert.equal(checkScriptSecurity(ok).secure, true);
-    assert.match(checkScriptSecurity(bad).reason ?? '', /writable by all users/);
+    assert.equal(checkScriptSecurity(script(tmpBase, 'in-tmp.sh', '#!/bin/sh\n')).secure, true, 'sticky /tmp is fine');
+    assert.match(checkScriptSecurity(bad).reason ?? '', /open is writable by all users/);
+    assert.equal(checkScriptSecurity(bad, 65534, 65534).secure, true, 'not run as root: no protection needed');
+    const notExec = script(secureDir, 'noexec.sh', '#!/bin/sh\n', 0o644);
+    assert.equal(checkScriptSecurity(notExec).executable, false);
     assert.match(checkScriptSecurity(gw).reason ?? '', /writable by group 1/);
     assert.match(checkScriptSecurity(ww).reason ?? '', /ww\.sh is writable by all users/);
     const link = path.join(secureDir, 'link.sh');
@@ -324,7 +331,7 @@ vrrp_instance VI_1 {
     ]);
     const errs = log.lines.filter((l) => l.startsWith('error:'));
     assert.equal(errs.length, 3, errs.join('\n'));
-    assert.ok(errs.every((e) => e.includes('unsafe permissions')));
+    assert.ok(errs.every((e) => e.includes('disabling due to insecure')), errs.join('\n'));
 
     // Without enable_script_security the insecure script runs, with one SECURITY VIOLATION warning.
     const cfg2 = cfgOf(`global_defs {
@@ -345,7 +352,7 @@ vrrp_instance VI_1 {
     assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').filter((l) => l.startsWith('bad|')).length, 2);
     assert.equal(log2.lines.filter((l) => l.includes('SECURITY VIOLATION')).length, 1);
   } finally {
-    fs.rmSync(insecureDir, { recursive: true, force: true });
+    fs.rmSync(tmpBase, { recursive: true, force: true });
     fs.rmSync(secureDir, { recursive: true, force: true });
   }
 });
@@ -406,6 +413,17 @@ test('ScriptSecurity: default user keepalived_script, else root with one warning
   const b = sec().prepare(['/x'], null, null, 'x');
   assert.deepEqual([b.ok, b.uid, b.gid], [true, 999, 998]);
   assert.equal(sec().prepare([], null, null, 'empty').ok, false);
+  delete users['keepalived_script'];
+  const strict = new ScriptSecurity({ scriptUser: null, scriptGroup: null, enableScriptSecurity: true }, log, {
+    asRoot: true,
+    lookupUser: (n) => users[n] ?? null,
+    checkSecurity: () => ({ secure: true, reason: null }),
+    resolveExecutable: (c) => c,
+  });
+  assert.equal(strict.prepare(['/x'], null, null, 'x').ok, false, 'enable_script_security without a default user: disabled');
+  assert.equal(strict.prepare(['/x'], 'root', null, 'x').ok, false, 'root is not a user in this fake passwd');
+  users['root'] = { name: 'root', uid: 0, gid: 0 };
+  assert.equal(strict.prepare(['/y'], 'root', null, 'y').ok, true, 'a script with its own user still runs');
 });
 
 test('splitWords: quotes and escapes', () => {
