@@ -150,6 +150,15 @@ test('the prober measures blackholes and cable pulls of the VIP holder; link hel
     assert.ok(await p.waitForReplies({ consecutive: 30, timeoutMs: 5_000 }));
     const live = p.report();
     assert.equal(live.targets.length, 4);
+    for (const x of p.live()) {
+      assert.equal(x.silentMs, 0, `${x.name} answers`);
+      assert.ok(x.replies > 100 && x.sent >= x.replies && x.lastReply !== null);
+    }
+    await topo.blackhole('R1', 'both');
+    await sleep(100);
+    assert.ok(p.live().every((x) => x.silentMs >= 80), `silent while blackholed: ${JSON.stringify(p.live())}`);
+    await topo.unblackhole('R1');
+    assert.ok(await p.waitForReplies({ consecutive: 30, timeoutMs: 5_000 }));
     const rep = await p.stop();
     assert.equal((await p.stop()).targets[0]!.sent, rep.targets[0]!.sent, 'stop is idempotent');
     const imp = attributeOutages(rep);
@@ -167,7 +176,7 @@ test('the prober measures blackholes and cable pulls of the VIP holder; link hel
       }
     }
     for (const tr of rep.targets) {
-      assert.equal(tr.outages.length, 4, `${tr.name}: four outages, one per fault: ${JSON.stringify(tr.outages.map((o) => o.durationMs))}`);
+      assert.equal(tr.outages.length, 5, `${tr.name}: five outages, one per fault: ${JSON.stringify(tr.outages.map((o) => o.durationMs))}`);
       assert.equal(tr.duplicates, 0);
       assert.equal(tr.sendErrors, 0);
       const span = rep.stoppedAt - rep.startedAt;

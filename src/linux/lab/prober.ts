@@ -337,6 +337,25 @@ export class Prober {
   }
 
   /**
+   * Live and cheap (for a status line): per target, requests sent, replies received (duplicates included),
+   * the latest reply's time and how long the target has been silent (0 while replies flow).
+   */
+  live(now = Date.now()): { name: string; sent: number; replies: number; lastReply: number | null; silentMs: number }[] {
+    return this.data.map((d) => {
+      const last = d.replies.length ? d.replies[d.replies.length - 1]!.t : null;
+      const since = last ?? this.startedAt;
+      const silent = now - since;
+      return {
+        name: d.name,
+        sent: d.sent,
+        replies: d.replies.length,
+        lastReply: last,
+        silentMs: silent > 3 * this.intervalMs + 10 ? silent : 0,
+      };
+    });
+  }
+
+  /**
    * Wait until every listed target (default: all) answered `consecutive` requests in a row, all received at or
    * after `since` (default now). Resolves false on timeout.
    */
