@@ -183,6 +183,8 @@ export interface NotifierOptions {
   /** Kill a notify script's process group after this long (default 30 s; `notify_stop` gets 1 s as keepalived's). */
   timeoutMs?: number;
   stopTimeoutMs?: number;
+  /** SIGKILL this long after the timeout's SIGTERM (default 2000, as keepalived). */
+  killGraceMs?: number;
   log?: ScriptLog;
   /** Replace the script runner (tests). */
   run?: (spec: RunSpec) => Promise<RunResult>;
@@ -211,6 +213,7 @@ export class Notifier extends EventEmitter {
   private readonly run: (spec: RunSpec) => Promise<RunResult>;
   private readonly timeoutMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly killGraceMs: number;
   private readonly readers: { pid: number | null }[] = [];
   private closed = false;
 
@@ -224,6 +227,7 @@ export class Notifier extends EventEmitter {
     this.run = opts.run ?? runScript;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 1_000;
+    this.killGraceMs = opts.killGraceMs ?? 2_000;
     const pairs: [string | null, string | null, string][] = [
       [global.notifyFifo, global.notifyFifoScript, 'notify_fifo'],
       [global.vrrpNotifyFifo, global.vrrpNotifyFifoScript, 'vrrp_notify_fifo'],
@@ -313,14 +317,14 @@ export class Notifier extends EventEmitter {
     if (this.closed) return;
     const p = this.security.prepare(s.argv, s.user, s.group, `${what} ${s.command}`);
     if (!p.ok) return;
-    const spec: RunSpec = { argv, timeoutMs };
+    const spec: RunSpec = { argv, timeoutMs, termGraceMs: this.killGraceMs };
     if (p.uid !== undefined) spec.uid = p.uid;
     if (p.gid !== undefined) spec.gid = p.gid;
     this.active++;
     const prev = this.queues.get(key) ?? Promise.resolve();
     const next = prev.then(async () => {
       const result = await this.run(spec);
-      if (result.timedOut) this.log.warn(`Script ${s.command} timed out after ${timeoutMs} ms - process group killed`);
+      if (result.timedOut) this.log.warn(`Script ${s.command} timed out after ${timeoutMs} ms - process group terminated`);
       else if (result.error) this.log.error(`Cannot run ${what} ${s.command}: ${result.error}`);
       this.emit('ran', { key, argv, result } satisfies NotifyRun);
     });

@@ -177,6 +177,8 @@ export interface TrackerOptions {
   /** /proc scan interval for vrrp_track_process, ms. Default 1000 (5× that as a backstop when the proc connector
    * is in use). */
   processPollMs?: number;
+  /** SIGKILL a timed-out script's group this long after the SIGTERM (default 2000, as keepalived). */
+  killGraceMs?: number;
   /** Use the proc connector for vrrp_track_process when available (default true). */
   useProcConnector?: boolean;
 }
@@ -234,6 +236,7 @@ export class Tracker extends EventEmitter {
   private readonly filePollMs: number;
   private readonly processPollMs: number;
   private readonly useProcConnector: boolean;
+  private readonly killGraceMs: number;
   private closeProcEvents: (() => void) | null = null;
   private rescanTimer: unknown = null;
   /** 'connector' or 'poll' once started with tracked processes. */
@@ -250,6 +253,7 @@ export class Tracker extends EventEmitter {
     this.filePollMs = opts.filePollMs ?? 1000;
     this.processPollMs = opts.processPollMs ?? 1000;
     this.useProcConnector = opts.useProcConnector ?? true;
+    this.killGraceMs = opts.killGraceMs ?? 2000;
     const groups = new Map<string, SyncGroup>(cfg.syncGroups.map((g) => [g.name, g]));
     const usedScripts = new Set<string>();
     const usedFiles = new Set<string>();
@@ -500,7 +504,7 @@ export class Tracker extends EventEmitter {
   private runScriptNow(s: ScriptRt, uid?: number, gid?: number): void {
     if (this.stopped) return;
     s.running = true;
-    const spec: RunSpec = { argv: s.cfg.argv, timeoutMs: Math.round(s.cfg.timeout * 1000) };
+    const spec: RunSpec = { argv: s.cfg.argv, timeoutMs: Math.round(s.cfg.timeout * 1000), termGraceMs: this.killGraceMs };
     if (uid !== undefined) spec.uid = uid;
     if (gid !== undefined) spec.gid = gid;
     const startedAt = this.env.now();

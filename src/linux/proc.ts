@@ -155,6 +155,9 @@ export interface RunSpec {
   gid?: number;
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** After the timeout's SIGTERM to the group, SIGKILL the group this much later if the script is still there
+   * (keepalived: 2 s). Default 2000. */
+  termGraceMs?: number;
   /** Called with the child's pid (= its process group id) once started. */
   onSpawn?: (pid: number) => void;
 }
@@ -171,7 +174,8 @@ export interface RunResult {
 
 /**
  * Run argv without a shell (execve of the words, as keepalived does; a file without "#!" or ELF header goes through
- * /bin/sh, like keepalived's ENOEXEC fallback), in a new process group. At the timeout the whole group gets SIGKILL.
+ * /bin/sh, like keepalived's ENOEXEC fallback), in a new process group. At the timeout the whole group gets SIGTERM,
+ * then SIGKILL as soon as the script has exited or `termGraceMs` later.
  * The promise resolves when the direct child has exited; it never rejects. stdin/stdout/stderr go to /dev/null.
  */
 export function runScript(spec: RunSpec): Promise<RunResult> {
@@ -206,22 +210,32 @@ export function runScript(spec: RunSpec): Promise<RunResult> {
     if (pid) spec.onSpawn?.(pid);
     let timedOut = false;
     let done = false;
+    let grace: NodeJS.Timeout | null = null;
+    // keepalived's way: at the timeout SIGTERM the whole group; SIGKILL the group when the script has gone (its
+    // children may not have) or after the grace period, whichever comes first.
     const timer = setTimeout(() => {
       timedOut = true;
-      if (pid) killGroup(pid);
+      if (!pid) return;
+      killGroup(pid, 'SIGTERM');
+      grace = setTimeout(() => killGroup(pid), Math.max(0, spec.termGraceMs ?? 2000));
     }, Math.max(1, spec.timeoutMs));
+    const finish = () => {
+      clearTimeout(timer);
+      if (grace) clearTimeout(grace);
+      if (timedOut && pid) killGroup(pid);
+    };
     child.once('error', (e) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      finish();
       resolve({ code: null, signal: null, timedOut, error: e.message, pid });
     });
     child.once('exit', (code, signal) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      // Children left behind in the group (a script that forked and exited) are cleaned up too on timeout only;
-      // a script that exits normally may legitimately leave daemons behind (keepalived does not kill them either).
+      // A script that exits on its own may leave daemons behind on purpose (keepalived does not kill them); after a
+      // timeout the rest of the group is killed.
+      finish();
       resolve({ code, signal: signal ?? null, timedOut, error: null, pid });
     });
   });

@@ -241,7 +241,7 @@ test('notify: a hanging script is killed at its timeout, with the children it fo
     const took = Date.now() - t0;
     assert.ok(took >= 350 && took < 3000, `killed at the timeout (${took} ms)`);
     assert.equal(runs[0]!.result.timedOut, true);
-    assert.equal(runs[0]!.result.signal, 'SIGKILL');
+    assert.equal(runs[0]!.result.signal, 'SIGTERM', 'SIGTERM first, as keepalived');
     child = Number(fs.readFileSync(pidFile, 'utf8'));
     assert.ok(child > 0);
     assert.ok(await waitFor(() => isDead(child), 2000), 'the forked child was killed with the group');

@@ -107,6 +107,13 @@ test('runScript: a script that forks a hanging child has its whole group killed 
     assert.ok(Date.now() - t0 < 3000);
     child = Number(fs.readFileSync(pidFile, 'utf8'));
     assert.ok(await waitFor(() => isDead(child), 2000), `child ${child} killed`);
+    // A script that ignores SIGTERM (ignored signals are inherited, so its children ignore it too) gets SIGKILL
+    // after the grace period.
+    const t1 = Date.now();
+    const stubborn = await runScript({ argv: ['/bin/sh', '-c', "trap '' TERM; sleep 30; true"], timeoutMs: 200, termGraceMs: 300 });
+    const took1 = Date.now() - t1;
+    assert.deepEqual([stubborn.timedOut, stubborn.signal], [true, 'SIGKILL']);
+    assert.ok(took1 >= 450 && took1 < 3000, `SIGKILL after timeout + grace (${took1} ms)`);
     const ok = await runScript({ argv: ['/bin/sh', '-c', 'exit 3'], timeoutMs: 2000 });
     assert.deepEqual([ok.code, ok.timedOut, ok.error], [3, false, null]);
     const missing = await runScript({ argv: [path.join(dir, 'nope')], timeoutMs: 2000 });
