@@ -11,6 +11,10 @@
  *   [priority|preference|pref|order N] [table|lookup ID] [goto N] [suppress_prefixlength N]
  *   [protocol P] [blackhole|unreachable|prohibit|nop|type T] [no_track]`.
  * Table ids: a number or main/local/default (names from /etc/iproute2/rt_tables are not read).
+ * As keepalived 2.2.7 (checked with `keepalived -t` and in a namespace): a rule without a preference
+ * gets 16384, and a tracked route (with `dev`, without `no_track`) is always `proto keepalived`; both
+ * come with a warning in `warnings`. More lenient than keepalived: `proto` (keepalived: `protocol`
+ * only), `type T`, and `pref` for rules are accepted as `ip` accepts them.
  * Not supported (an error names them): multipath `nexthop`, `encap`, `realms`, `nat`, `uidrange`,
  * `ipproto`, `sport`/`dport`, `l3mdev`, `suppress_ifgroup`, and the TCP metrics other than `mtu`.
  */
@@ -73,7 +77,13 @@ export interface RuleSpec {
   text: string;
 }
 
-export type SpecResult<T> = { ok: true; spec: T } | { ok: false; error: string };
+/** `warnings`: what keepalived 2.2.7 also warns about and changes (see parseRouteSpec / parseRuleSpec). */
+export type SpecResult<T> = { ok: true; spec: T; warnings: string[] } | { ok: false; error: string };
+
+/** keepalived's priority for a rule that gives none (so that the rule can be deleted exactly). */
+export const DEFAULT_RULE_PRIORITY = 16384;
+/** RTPROT_KEEPALIVED: keepalived marks tracked routes with it. */
+const PROTO_KEEPALIVED = 18;
 
 const ROUTE_TYPES: readonly RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw'];
 
@@ -348,7 +358,14 @@ export function parseRouteSpec(text: string, opts: { family?: Family } = {}): Sp
       throw new Fail(`a ${type} route cannot have a gateway`);
     }
     if (spec.onlink && !spec.via) throw new Fail('"onlink" needs a gateway ("via")');
-    return { ok: true, spec: { family: fam, type, dst, ...spec, text: t.join(' ') } };
+    const warnings: string[] = [];
+    // As keepalived: a tracked route (one with an interface and without no_track) must carry
+    // proto keepalived, so another protocol is reset (with a warning).
+    if (spec.protocol !== null && spec.protocol !== PROTO_KEEPALIVED && spec.dev && !spec.noTrack) {
+      warnings.push(`route "${t.join(' ')}": a tracked route must be proto keepalived (18); protocol reset (add no_track to keep it)`);
+      spec.protocol = null;
+    }
+    return { ok: true, spec: { family: fam, type, dst, ...spec, text: t.join(' ') }, warnings };
   } catch (e) {
     if (e instanceof Fail) return { ok: false, error: `route "${tokens(text).join(' ')}": ${e.error}` };
     return { ok: false, error: `route "${String(text)}": ${String(e)}` };
@@ -478,7 +495,13 @@ export function parseRuleSpec(text: string, opts: { family?: Family } = {}): Spe
     const act: RuleAction = action ?? 'table';
     if (act === 'table' && spec.table === null) throw new Fail('no action: give "table N" (or goto, blackhole, unreachable, prohibit, nop)');
     if (spec.fwmask !== null && spec.fwmark === null) throw new Fail('fwmark mask without fwmark');
-    return { ok: true, spec: { family: family ?? opts.family ?? 4, action: act, ...spec, text: t.join(' ') } };
+    const warnings: string[] = [];
+    if (spec.priority === null) {
+      // As keepalived 2.2.7: a rule without a preference gets 16384, so that it can be deleted exactly.
+      warnings.push(`rule "${t.join(' ')}": no preference given, using ${DEFAULT_RULE_PRIORITY}`);
+      spec.priority = DEFAULT_RULE_PRIORITY;
+    }
+    return { ok: true, spec: { family: family ?? opts.family ?? 4, action: act, ...spec, text: t.join(' ') }, warnings };
   } catch (e) {
     if (e instanceof Fail) return { ok: false, error: `rule "${tokens(text).join(' ')}": ${e.error}` };
     return { ok: false, error: `rule "${String(text)}": ${String(e)}` };

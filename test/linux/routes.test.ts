@@ -59,7 +59,8 @@ const ROUTES = [
   'default via 192.0.2.254 dev eth0 table 100 metric 5',
   'blackhole 203.0.113.0/24',
   'unreachable 203.0.113.128/25 table 200',
-  '203.0.113.7 dev eth0 src 192.0.2.1 scope link proto static',
+  '203.0.113.7 dev eth0 src 192.0.2.1 scope link proto static no_track',
+  '203.0.113.8 dev eth0 protocol boot',
   '2001:db8:5::/48 via 2001:db8::fe dev eth0 pref high',
   'prohibit 2001:db8:6::/48 table 1000',
 ];
@@ -92,6 +93,7 @@ test('virtual_routes and virtual_rules over rtnetlink in a namespace', { skip: s
       assert.match(v4, /^blackhole 203\.0\.113\.0\/24 proto keepalived $/m);
       assert.match(v4, /^unreachable 203\.0\.113\.128\/25 table 200 proto keepalived $/m);
       assert.match(v4, /^203\.0\.113\.7 dev eth0 proto static scope link src 192\.0\.2\.1 $/m);
+      assert.match(v4, /^203\.0\.113\.8 dev eth0 proto keepalived scope link $/m, 'tracked route: proto keepalived, as keepalived');
       const v6 = routes6();
       assert.match(v6, /^2001:db8:5::\/48 via 2001:db8::fe dev eth0 proto keepalived metric 1024 pref high$/m);
       assert.match(v6, /^prohibit 2001:db8:6::\/48 dev lo table 1000 proto keepalived metric 1024 .*pref medium$/m);
@@ -111,6 +113,7 @@ test('virtual_routes and virtual_rules over rtnetlink in a namespace', { skip: s
         '2001:db8:6::/48 t1000 ty8',
         '203.0.113.0/24 t254 ty6',
         '203.0.113.128/25 t200 ty7',
+        '203.0.113.8/32 t254 ty1',
         'default t100 ty1',
       ]);
     });
@@ -124,7 +127,7 @@ test('virtual_routes and virtual_rules over rtnetlink in a namespace', { skip: s
       const r = inNs(N, `for (const t of ${JSON.stringify(RULES)}) await rt.addRule(rule(t)); return true;`);
       assert.deepEqual(r, { ok: true, result: true });
       const v4 = lab.ip(N, 'rule show');
-      assert.match(v4, /^32765:\s+from 192\.0\.2\.0\/24 lookup 100 proto keepalived\s*$/m);
+      assert.match(v4, /^16384:\s+from 192\.0\.2\.0\/24 lookup 100 proto keepalived\s*$/m, 'no preference: 16384, as keepalived');
       assert.match(v4, /^100:\s+from all to 198\.51\.100\.0\/24 lookup 200 proto keepalived\s*$/m);
       assert.match(v4, /^300:\s+from all fwmark 0x10\/0xff iif eth0 lookup 100 proto keepalived\s*$/m);
       assert.match(v4, /^50:\s+from 192\.0\.2\.5 to 203\.0\.113\.0\/24 unreachable proto keepalived\s*$/m);
@@ -133,7 +136,7 @@ test('virtual_routes and virtual_rules over rtnetlink in a namespace', { skip: s
       // The rule is used: traffic from 192.0.2.0/24 to elsewhere goes through table 100's default route.
       assert.match(lab.ip(N, 'route get 8.8.8.8 from 192.0.2.1'), /via 192\.0\.2\.254 dev eth0 table 100/);
       const listed = inNs(N, `return (await rt.listRules(4)).filter((x) => x.protocol === 18).map((x) => x.priority).sort((a, b) => a - b);`);
-      assert.deepEqual(listed.result, [50, 60, 100, 300, 32765]);
+      assert.deepEqual(listed.result, [50, 60, 100, 300, 16384]);
       fails(inNs(N, `await rt.addRule(rule('to 198.51.100.0/24 priority 100 table 200'));`), 'EEXIST', /^add rule to 198\.51\.100\.0\/24 priority 100 table 200: already present/);
     });
 

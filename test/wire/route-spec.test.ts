@@ -51,8 +51,16 @@ test('routes: the forms keepalived configs use', () => {
   assert.deepEqual([r.dst, r.table, r.metric, r.dev], [null, 100, 5, null]);
   r = route('blackhole 198.51.100.0/24');
   assert.deepEqual([r.type, pfx(r, r.dst)], ['blackhole', '198.51.100.0/24']);
-  r = route('to 203.0.113.7 dev eth1 src 203.0.113.1 scope link proto static');
+  r = route('to 203.0.113.7 dev eth1 src 203.0.113.1 scope link proto static no_track');
   assert.deepEqual([pfx(r, r.dst), formatIP(4, r.src!), r.scope, r.protocol], ['203.0.113.7/32', '203.0.113.1', 253, 4]);
+  // As keepalived: a tracked route (dev, no no_track) is always proto keepalived, with a warning.
+  const tracked = parseRouteSpec('203.0.113.7 dev eth1 protocol static');
+  assert.ok(tracked.ok);
+  assert.equal(tracked.spec.protocol, null);
+  assert.match(tracked.warnings.join(), /must be proto keepalived \(18\); protocol reset/);
+  const untracked = parseRouteSpec('blackhole 203.0.113.0/24 proto boot');
+  assert.ok(untracked.ok);
+  assert.deepEqual([untracked.spec.protocol, untracked.warnings], [3, []]);
   r = route('2001:db8:5::/48 via 2001:db8::fe dev eth0 pref high metric 1024 table main');
   assert.deepEqual([r.family, pfx(r, r.dst), r.pref, r.metric, r.table], [6, '2001:db8:5::/48', 1, 1024, 254]);
   r = route('unreachable default table local', 6);
@@ -114,7 +122,13 @@ test('routes: unsupported or wrong input gets an error naming the word', () => {
 
 test('rules: the forms keepalived configs use', () => {
   let r = rule('from 192.0.2.0/24 table 100');
-  assert.deepEqual([r.family, r.action, r.table, pfx(r, r.from), r.to, r.priority], [4, 'table', 100, '192.0.2.0/24', null, null]);
+  assert.deepEqual([r.family, r.action, r.table, pfx(r, r.from), r.to, r.priority], [4, 'table', 100, '192.0.2.0/24', null, 16384]);
+  const w = parseRuleSpec('from 192.0.2.0/24 table 100');
+  assert.ok(w.ok);
+  assert.match(w.warnings.join(), /no preference given, using 16384/, 'keepalived 2.2.7 warns and uses 16384');
+  const nw = parseRuleSpec('from 192.0.2.0/24 table 100 priority 7');
+  assert.ok(nw.ok);
+  assert.deepEqual(nw.warnings, []);
   r = rule('from all to 198.51.100.7 lookup main priority 100');
   assert.deepEqual([r.from, pfx(r, r.to), r.table, r.priority], [null, '198.51.100.7/32', 254, 100]);
   r = rule('fwmark 0x10/0xff iif eth0 oif eth1 table 200 pref 300');
@@ -230,4 +244,34 @@ test('RTM_NEWRULE encoding round-trips through parseRule', () => {
   const bh = parseRule(parseMessages(encodeRule(12, 'add', { family: 6, action: FR_ACT_BLACKHOLE }))[0]!)!;
   assert.deepEqual([bh.family, bh.action, bh.table], [6, FR_ACT_BLACKHOLE, 0]);
   assert.equal(parseMessages(encodeGetRules(13))[0]!.body[0], 2);
+});
+
+test('every virtual/static route and rule line of the keepalived sample corpus parses, or fails as keepalived does', async (t) => {
+  const { existsSync, readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parseConfig } = await import('../../src/config/index.js');
+  const corpus = join(process.cwd(), '..', 'shared', 'corpus', 'keepalived-samples');
+  if (!existsSync(corpus)) return t.skip(`corpus not found at ${corpus}`);
+  // keepalived 2.2.7 -t: "VRRP parsed invalid IP 192.168.200./24"; "or" is deprecated multipath (not supported here).
+  const expectedFailures = [/"192\.168\.(100|200)\." is not an IP address/, /route option "or" is not supported/];
+  let routes = 0;
+  let rules = 0;
+  for (const f of readdirSync(corpus)) {
+    const { config } = parseConfig(join(corpus, f));
+    const groups: [{ text: string }[], { text: string }[]][] = [[config.staticRoutes ?? [], config.staticRules ?? []]];
+    for (const i of config.instances ?? []) groups.push([i.virtualRoutes ?? [], i.virtualRules ?? []]);
+    for (const [rs, us] of groups) {
+      for (const r of rs) {
+        routes++;
+        const p = parseRouteSpec(r.text);
+        if (!p.ok) assert.ok(expectedFailures.some((re) => re.test(p.error)), `${f}: ${p.error}`);
+      }
+      for (const r of us) {
+        rules++;
+        const p = parseRuleSpec(r.text);
+        if (!p.ok) assert.ok(expectedFailures.some((re) => re.test(p.error)), `${f}: ${p.error}`);
+      }
+    }
+  }
+  assert.ok(routes >= 20 && rules >= 4, `corpus lines seen: ${routes} routes, ${rules} rules`);
 });
