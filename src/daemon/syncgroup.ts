@@ -4,9 +4,12 @@
  * and applies the answer: whether the member may make the move, which other members it forces, and the group's new
  * state (for group notify scripts and the FIFO `GROUP "G" STATE 0` line).
  *
- *  - A member going MASTER: allowed only when no other member is in FAULT (or has a fault condition); every other
- *    member then goes MASTER too ("VRRP_Group(G) Syncing instances to MASTER state").
- *  - A member going BACKUP (higher-priority advert, priority-0 release): every MASTER member goes BACKUP too.
+ *  - A member going MASTER (its down timer expired, or it preempts): allowed when the group is already MASTER, or when
+ *    every other member wants MASTER too ("prefer backup state to avoid thrashing"); otherwise it stays BACKUP and
+ *    restarts its down timer (`restartDownTimer`). When allowed, every other member goes MASTER
+ *    ("VRRP_Group(G) Syncing instances to MASTER state"). A member in FAULT never wants MASTER.
+ *  - A member going BACKUP (higher-priority advert, priority-0 release): every other member that is not BACKUP goes
+ *    BACKUP too.
  *  - A member going FAULT: every other member goes FAULT; the group is FAULT.
  *  - A member recovering from FAULT: it stays in FAULT while any other member still has a fault condition; when the
  *    last one clears, every member leaves FAULT for BACKUP and the group is BACKUP.
@@ -24,6 +27,9 @@ export interface SyncGroupView {
   memberState: Record<string, MemberState>;
   /** Members whose own trackers/interfaces put them in FAULT right now (Tracker.isFault, link state). */
   faultCondition: ReadonlySet<string>;
+  /** Members that want MASTER on their own (keepalived's wantstate: down timer expired, or preempting), besides
+   * those already MASTER. */
+  wantMaster: ReadonlySet<string>;
 }
 
 export interface SyncDecision {
@@ -36,6 +42,8 @@ export interface SyncDecision {
   groupChanged: boolean;
   /** keepalived's log line for the group, or null. */
   log: string | null;
+  /** MASTER refused: the member stays BACKUP and restarts its down timer (keepalived waits for the others). */
+  restartDownTimer: boolean;
 }
 
 /** The rule. `instance` wants to go from its current state to `to`. */
@@ -45,6 +53,7 @@ export function syncGroupStep(g: SyncGroupView, instance: string, to: MemberStat
   const decide = (allow: boolean, force: { instance: string; to: MemberState }[], groupState: GroupState): SyncDecision => {
     const changed = groupState !== g.state;
     return {
+      restartDownTimer: !allow && to === 'MASTER',
       allow,
       force,
       groupState,
@@ -54,8 +63,10 @@ export function syncGroupStep(g: SyncGroupView, instance: string, to: MemberStat
   };
   switch (to) {
     case 'MASTER': {
-      const blocked = others.some((m) => g.memberState[m] === 'FAULT' || g.faultCondition.has(m));
-      if (blocked || g.faultCondition.has(instance)) return decide(false, [], g.state);
+      if (g.faultCondition.has(instance) || from === 'FAULT') return decide(false, [], g.state);
+      const wants = (m: string) =>
+        g.memberState[m] !== 'FAULT' && !g.faultCondition.has(m) && (g.memberState[m] === 'MASTER' || g.wantMaster.has(m));
+      if (g.state !== 'MASTER' && !others.every(wants)) return decide(false, [], g.state);
       return decide(true, others.filter((m) => g.memberState[m] !== 'MASTER').map((m) => ({ instance: m, to: 'MASTER' as const })), 'MASTER');
     }
     case 'BACKUP': {
@@ -63,10 +74,10 @@ export function syncGroupStep(g: SyncGroupView, instance: string, to: MemberStat
         // Recovery: only when nobody in the group still has a fault condition.
         const still = g.members.some((m) => m !== instance && g.faultCondition.has(m));
         if (still || g.faultCondition.has(instance)) return decide(false, [], 'FAULT');
-        return decide(true, others.filter((m) => g.memberState[m] === 'FAULT' || g.memberState[m] === 'MASTER').map((m) => ({ instance: m, to: 'BACKUP' as const })), 'BACKUP');
+        return decide(true, others.filter((m) => g.memberState[m] !== 'BACKUP').map((m) => ({ instance: m, to: 'BACKUP' as const })), 'BACKUP');
       }
       if (g.state === 'FAULT') return decide(false, [], 'FAULT');
-      return decide(true, others.filter((m) => g.memberState[m] === 'MASTER').map((m) => ({ instance: m, to: 'BACKUP' as const })), 'BACKUP');
+      return decide(true, others.filter((m) => g.memberState[m] !== 'BACKUP').map((m) => ({ instance: m, to: 'BACKUP' as const })), 'BACKUP');
     }
     case 'FAULT':
       return decide(true, others.filter((m) => g.memberState[m] !== 'FAULT').map((m) => ({ instance: m, to: 'FAULT' as const })), 'FAULT');
