@@ -4,7 +4,7 @@
  */
 
 /** Top-level LVS/checker blocks: skipped with one notice (vipd does VRRP only). */
-export const LVS_TOP_LEVEL = new Set(['virtual_server', 'virtual_server_group', 'real_server']);
+export const LVS_TOP_LEVEL = new Set(['virtual_server', 'virtual_server_group']);
 
 /** Other top-level keywords keepalived knows that vipd ignores (with a notice). */
 export const TOP_LEVEL_IGNORED = new Set([
@@ -14,18 +14,19 @@ export const TOP_LEVEL_IGNORED = new Set([
   'net_namespace_ipvs',
   'instance',
   'use_pid_dir',
-  'track_bfd',
+  'child_wait_time',
+  'interface_up_down_delays',
+  'linkbeat_use_polling',
+  'namespace_with_ipsets',
+  'track_group',
 ]);
 
 /** global_defs keywords that do not concern vipd's VRRP side (LVS, SNMP, DBus, process tuning, e-mail...). */
 export const GLOBAL_IGNORED = new Set([
-  'smtp_helo',
   'smtp_connect_timeout',
   'smtp_alert_checker',
   'checker_log_all_failures',
-  'email_faults',
   'no_email_faults',
-  'lvs_id',
   'lvs_timeouts',
   'lvs_flush',
   'lvs_flush_on_stop',
@@ -81,11 +82,6 @@ export const GLOBAL_IGNORED = new Set([
   'vrrp_rx_bufs_multiplier',
   'log_unknown_vrids',
   'default_interface',
-  'net_namespace_ipvs',
-  'namespace_with_ipsets',
-  'instance',
-  'use_pid_dir',
-  'linkbeat_use_polling',
   'min_auto_priority_delay',
   'umask',
   'reload_check_config',
@@ -107,23 +103,20 @@ export const GLOBAL_IGNORED = new Set([
   'process_name',
   'data_use_instance',
   'tmp_config_directory',
-  'child_wait_time',
   'vrrp_delay_after_boot',
   'json_version',
   'vrrp_netlink_monitor_rcv_bufs',
-  'vrrp_track_process',
-  'notify_fifo_user',
-  'vrrp_notify_fifo_user',
-  'lvs_notify_fifo_user',
   'vrrp_startup_delay',
-  'state_dump_file',
-  'stats_dump_file',
-  'json_dump_file',
-  'pid_file',
-  'vrrp_pid_file',
-  'checker_pid_file',
-  'bfd_pid_file',
-  'script_timeout',
+  'bfd_rlimit_rtime',
+  'checker_rlimit_rtime',
+  'config_save_dir',
+  'lvs_process_name',
+  'nftables_ipvs',
+  'nftables_ipvs_priority',
+  'nftables_ipvs_start_fwmark',
+  'process_names',
+  'smtp_helo_name',
+  'vrrp_vmac_garp_intvl',
 ]);
 
 /** vrrp_instance keywords that vipd accepts but that have no effect in it. */
@@ -139,5 +132,4 @@ export const INSTANCE_IGNORED = new Set([
   'use_ipvlan',
   'track_src_ip',
   'old_unicast_checksum',
-  'vmac_group',
 ]);

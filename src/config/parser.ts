@@ -515,9 +515,6 @@ class Interpreter {
         case 'dynamic_interfaces':
           g.dynamicInterfaces = true;
           break;
-        case 'net_namespace':
-          g.netNamespace = this.str(s, 'a namespace name');
-          break;
         case 'vmac_prefix': {
           const v = this.str(s, 'an interface name prefix');
           if (v !== null) g.vmacPrefix = v;
@@ -1608,7 +1605,8 @@ class Interpreter {
           this.note(s, `${where}: 'track_bfd' is not supported by vipd; ignored`);
           break;
         default:
-          if (!this.setNotify(group.notify, s)) this.unknown(s, where);
+          // keepalived has no notify_deleted / notify_master_rx_lower_pri for groups.
+          if (s.keyword === 'notify_deleted' || s.keyword === 'notify_master_rx_lower_pri' || !this.setNotify(group.notify, s)) this.unknown(s, where);
       }
     }
     if (!sawGroup) this.err(st, `${where} has no 'group { ... }' of instances`);
