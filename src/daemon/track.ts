@@ -111,22 +111,24 @@ export function scriptStep(st: ScriptState, ok: boolean, rise: number, fall: num
   return { up: false, count: 0 };
 }
 
-/** Does a process match a vrrp_track_process? Without args (and without full_command) the kernel name (comm, 15
- * chars) is compared; with `full_command` or args, argv[0] is compared with the configured path; args then match
- * exactly (`exact`), as the first arguments (`initial`), or as a consecutive run anywhere (`partial`). */
+/**
+ * Does a process match a vrrp_track_process? As keepalived's read_procs/check_params: without `full_command` (and
+ * without parameters, which imply it) the kernel name (comm, at most 15 characters) is compared with `process`; with
+ * them argv[0] is compared with `process`. Parameters are compared as keepalived does, NUL-joined: `exact` = all of
+ * them; `partial` = the configured ones are the first ones (more may follow); `initial` = the same, except that the
+ * last configured one may be a prefix of the actual one. (keepalived's header comments describe partial and initial
+ * the other way round; this follows its code.) Without parameters any arguments match.
+ */
 export function processMatches(tp: Pick<TrackProcess, 'process' | 'args' | 'paramMatch' | 'fullCommand'>, p: ProcInfo): boolean {
-  if (tp.fullCommand || tp.args) {
-    if (p.cmdline.length === 0 || p.cmdline[0] !== tp.process) {
-      if (!(tp.args && !tp.fullCommand && p.comm === tp.process.slice(0, 15))) return false;
-    }
-  } else if (p.comm !== tp.process.slice(0, 15)) return false;
+  const full = tp.fullCommand || tp.args !== null;
+  if (!full) return p.comm === tp.process.slice(0, 15);
+  if (p.cmdline.length === 0 || p.cmdline[0] !== tp.process) return false;
   if (!tp.args) return true;
-  const rest = p.cmdline.slice(1);
-  const a = tp.args;
-  if (tp.paramMatch === 'exact') return rest.length === a.length && a.every((x, i) => rest[i] === x);
-  if (tp.paramMatch === 'initial') return a.every((x, i) => rest[i] === x);
-  for (let i = 0; i + a.length <= rest.length; i++) if (a.every((x, j) => rest[i + j] === x)) return true;
-  return a.length === 0;
+  const actual = p.cmdline.slice(1).map((a) => `${a}\0`).join('');
+  const want = tp.args.map((a) => `${a}\0`).join('');
+  if (tp.paramMatch === 'exact') return actual === want;
+  if (tp.paramMatch === 'partial') return actual.startsWith(want);
+  return actual.startsWith(want.slice(0, -1));
 }
 
 export function quorumOk(count: number, quorum: number, quorumMax: number | null): boolean {

@@ -195,10 +195,15 @@ test('processMatches and quorum', () => {
   assert.ok(!processMatches({ ...base, process: '/usr/sbin/haproxy', fullCommand: true }, p('haproxy', 'haproxy')));
   const args = { process: '/usr/bin/app', args: ['-c', 'x'], fullCommand: false };
   assert.ok(processMatches({ ...args, paramMatch: 'exact' }, p('app', '/usr/bin/app', '-c', 'x')));
+  assert.ok(!processMatches({ ...args, paramMatch: 'exact' }, p('app', 'app', '-c', 'x')), 'parameters imply full_command');
   assert.ok(!processMatches({ ...args, paramMatch: 'exact' }, p('app', '/usr/bin/app', '-c', 'x', '-d')));
-  assert.ok(processMatches({ ...args, paramMatch: 'initial' }, p('app', '/usr/bin/app', '-c', 'x', '-d')));
-  assert.ok(!processMatches({ ...args, paramMatch: 'initial' }, p('app', '/usr/bin/app', '-d', '-c', 'x')));
-  assert.ok(processMatches({ ...args, paramMatch: 'partial' }, p('app', '/usr/bin/app', '-d', '-c', 'x')));
+  assert.ok(!processMatches({ ...args, paramMatch: 'exact' }, p('app', '/usr/bin/app', '-c', 'xy')));
+  assert.ok(processMatches({ ...args, paramMatch: 'partial' }, p('app', '/usr/bin/app', '-c', 'x', '-d')));
+  assert.ok(!processMatches({ ...args, paramMatch: 'partial' }, p('app', '/usr/bin/app', '-c', 'xy')));
+  assert.ok(!processMatches({ ...args, paramMatch: 'partial' }, p('app', '/usr/bin/app', '-d', '-c', 'x')));
+  assert.ok(processMatches({ ...args, paramMatch: 'initial' }, p('app', '/usr/bin/app', '-c', 'xy', '-d')), 'last one a prefix');
+  assert.ok(!processMatches({ ...args, paramMatch: 'initial' }, p('app', '/usr/bin/app', '-c')));
+  assert.ok(processMatches({ ...base, process: '/usr/bin/app', fullCommand: true }, p('x', '/usr/bin/app', 'any', 'args')));
   assert.ok(quorumOk(2, 2, null) && !quorumOk(1, 2, null) && !quorumOk(4, 1, 3) && quorumOk(3, 1, 3));
 });
 
