@@ -445,17 +445,12 @@ export class Lexer {
         continue;
       }
       for (const m of matches) {
-        const shown = isAbsolute(p.text) ? m : relativeShown(file, m);
-        this.readFile(m, shown, { file, line }, this.stack.length);
+        // Included files are named by their path as found (the including file's directory + the pattern's match).
+        this.readFile(m, m, { file, line }, this.stack.length);
         if (this.tokenLimitHit) return;
       }
     }
   }
-}
-
-/** The name to show for an included file: the path as found (absolute paths stay absolute). */
-function relativeShown(_includer: string, match: string): string {
-  return match;
 }
 
 export function lineOfOffset(text: string, offset: number): number {

@@ -197,7 +197,6 @@ class Interpreter {
   private readonly reverseUnset = new WeakSet<TrackRef>();
   private groupDrafts: GroupDraft[] = [];
   private lvsNoticed = false;
-  private globalSeen: Partial<GarpSettings> = {};
   private garpLowerPrioDelayGiven = false;
   private garpLowerPrioRepeatGiven = false;
 
@@ -1646,7 +1645,6 @@ class Interpreter {
       // vrrp_min_garp: one GARP per address on becoming master, none later.
       Object.assign(g.garp, { masterDelay: 0, masterRepeat: 1, masterRefresh: 0, masterRefreshRepeat: 0, lowerPrioDelay: 0, lowerPrioRepeat: 1 });
     }
-    void this.globalSeen;
     const kept: VrrpInstance[] = [];
     const byRouter = new Map<string, VrrpInstance[]>();
     for (const d of this.drafts) {
