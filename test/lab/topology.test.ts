@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
 import {
@@ -237,21 +238,34 @@ test('processes die with destroy, which never throws; stale labs are removed by 
   const t1 = tag();
   const topo = await buildTopology({ tag: t1, ipv6: false });
   let pid = 0;
+  let filePid = 0;
   try {
     const sh = topo.spawn('H', 'sh', ['-c', 'echo hello; sleep 0.2; echo bye >&2; exit 3']);
     assert.equal((await sh.waitForLine('hello', { stream: 'stdout' })).text, 'hello');
     const bye = await sh.waitForLine(/^bye$/, { timeoutMs: 3_000 });
     assert.equal(bye.stream, 'stderr');
     await assert.rejects(sh.waitForLine('never printed', { timeoutMs: 3_000 }), /exited \(code 3, signal null\) before printing a line matching never printed/);
+    // Output to a file instead of pipes (a daemon that outlives this process): lines are read from the file.
+    const log = join(topo.tempDir('log'), 'out.log');
+    const fl = topo.spawn('U', 'sh', ['-c', 'echo one; echo two >&2; sleep 300'], { logFile: log, unref: true });
+    assert.equal((await fl.waitForLine('two', { timeoutMs: 3_000 })).text, 'two');
+    assert.match(readFileSync(log, 'utf8'), /^one\ntwo\n$/);
+    const before = process.listenerCount('SIGINT');
+    const off = topo.destroyOnSignals();
+    assert.equal(process.listenerCount('SIGINT'), before + 1);
+    off();
+    assert.equal(process.listenerCount('SIGINT'), before);
     const sl = topo.spawn('R1', 'sleep', ['300']);
     await assert.rejects(sl.waitForLine('x', { timeoutMs: 100 }), /no line matching x within 100 ms/);
     pid = sl.pid;
     assert.ok(alive(pid));
+    filePid = fl.pid;
     await assert.rejects(topo.exec('R1', 'ip', ['link', 'show', 'nosuchdev']), /\[R1\] ip link show nosuchdev: .*nosuchdev/);
   } finally {
     await topo.destroy();
   }
   assert.ok(!alive(pid), 'the spawned process was killed');
+  assert.ok(!alive(filePid), 'the file-logging process was killed too');
   await topo.destroy(); // a second destroy is harmless
   assert.throws(() => topo.spawn('H', 'true'), /lab already destroyed/);
 

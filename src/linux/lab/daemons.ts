@@ -103,6 +103,11 @@ export interface DaemonOptions {
   extraArgs?: string[];
   /** Path of the vipd launcher (default: this checkout's bin/vipd). */
   vipdBin?: string;
+  /**
+   * Log to `<dir>/daemon.log` instead of pipes, and do not hold this process open: the daemon survives the
+   * exit of this process (a lab left running). Lines are still read, from the file.
+   */
+  detached?: boolean;
 }
 
 function repoRoot(): string {
@@ -145,7 +150,7 @@ export class RouterDaemon {
     for (const f of ['daemon.pid', 'vrrp.pid']) rmSync(join(d, f), { force: true });
     const [cmd, args] = daemonCommand(kind, d, opts.extraArgs, opts.vipdBin);
     topo.mark(`${router} ${kind} start`);
-    const proc = topo.spawn(router, cmd, args);
+    const proc = topo.spawn(router, cmd, args, opts.detached ? { logFile: join(d, 'daemon.log'), unref: true } : {});
     const daemon = new RouterDaemon(topo, router, kind, d, opts, proc);
     // Fail fast on a daemon that exits at once (bad config, missing binary).
     const early = await proc.waitExit(150);

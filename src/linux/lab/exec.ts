@@ -6,7 +6,7 @@
  * (their own process group), never by name.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -145,6 +145,51 @@ export class LabProcess {
     });
   }
 
+  /** Read lines appended to `file` (a log the process writes to), every 20 ms while it runs. */
+  tail(file: string): void {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return;
+    }
+    let pos = 0;
+    let buf = '';
+    const chunk = Buffer.alloc(64 * 1024);
+    const read = (): void => {
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, chunk, 0, chunk.length, pos);
+        } catch {
+          return;
+        }
+        if (n <= 0) return;
+        pos += n;
+        buf += chunk.toString('utf8', 0, n);
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          this.push({ t: Date.now(), stream: 'stdout', text: buf.slice(0, i) });
+          buf = buf.slice(i + 1);
+        }
+      }
+    };
+    const timer = setInterval(read, 20);
+    timer.unref();
+    void this.exited.then(() => {
+      setTimeout(() => {
+        read();
+        if (buf) this.push({ t: Date.now(), stream: 'stdout', text: buf });
+        clearInterval(timer);
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed */
+        }
+      }, 30).unref();
+    });
+  }
+
   private push(l: LogLine): void {
     if (this.lines.length >= MAX_LINES) {
       this.lines.shift();
@@ -275,16 +320,33 @@ export class LabProcess {
   }
 }
 
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Send stdout and stderr to this file (appended) instead of pipes; lines are still read (the file is
+   * tailed), and the process survives the exit of this one (for a lab left running, `vipd lab --keep`).
+   */
+  logFile?: string;
+  /** Do not keep this process's event loop alive for the child. */
+  unref?: boolean;
+}
+
 /** Spawn `cmd args` inside namespace `ns` (stdin closed, stdout/stderr captured), in its own process group. */
-export function spawnInNs(ns: string, cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): LabProcess {
+export function spawnInNs(ns: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}): LabProcess {
+  let fd: number | null = null;
+  if (opts.logFile) fd = openSync(opts.logFile, 'a');
   const child = spawn('ip', nsArgs(ns, cmd, args), {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: fd === null ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
     detached: true,
-    env: env ?? process.env,
+    env: opts.env ?? process.env,
   });
+  if (fd !== null) closeSync(fd);
   // A failed spawn would otherwise be an unhandled 'error' event.
   child.on('error', () => undefined);
-  return new LabProcess(ns, cmd, args, child);
+  if (opts.unref) child.unref();
+  const p = new LabProcess(ns, cmd, args, child);
+  if (opts.logFile) p.tail(opts.logFile);
+  return p;
 }
 
 export function sleep(ms: number): Promise<void> {

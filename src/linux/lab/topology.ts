@@ -25,6 +25,7 @@ import {
   sleep,
   spawnInNs,
   type ExecOptions,
+  type SpawnOptions,
 } from './exec.js';
 
 export type RouterName = 'R1' | 'R2' | 'R3';
@@ -296,9 +297,9 @@ export class Topology {
   }
 
   /** Start a long-running process in a node's namespace; destroy() kills it (its process group, by PID). */
-  spawn(node: NodeName | string, cmd: string, args: readonly string[] = [], env?: NodeJS.ProcessEnv): LabProcess {
+  spawn(node: NodeName | string, cmd: string, args: readonly string[] = [], opts: SpawnOptions = {}): LabProcess {
     if (this.destroyed) throw new LabError('lab already destroyed');
-    const p = spawnInNs(this.nsOf(node), cmd, args, env);
+    const p = spawnInNs(this.nsOf(node), cmd, args, opts);
     this.processes.push(p);
     return p;
   }
@@ -468,6 +469,24 @@ export class Topology {
       }
     }
     for (const d of this.dirs) removeDir(d);
+  }
+
+  /**
+   * Destroy the lab when this process gets SIGINT or SIGTERM (Ctrl-C in `vipd lab`), then exit with 130 / 143.
+   * Returns a function that removes the handlers.
+   */
+  destroyOnSignals(): () => void {
+    const handler = (sig: NodeJS.Signals): void => {
+      off();
+      void this.destroy().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    };
+    const off = (): void => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return off;
   }
 
   /** @internal used by buildTopology */
