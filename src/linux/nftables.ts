@@ -8,7 +8,8 @@
  * `apply` replaces table `inet vipd` in one transaction (all or nothing): an input chain (filter hook
  * input priority 0, policy accept) that accepts VRRP (protocol 112) and ICMPv6 neighbour
  * solicitations/advertisements (RFC 5798 §6.4.3), then drops anything else addressed to one of the
- * VIPs. It is meant to be called at start-up and on reload, never on the takeover path: the rules
+ * VIPs; and, as keepalived's table does, an output chain that drops what the host would send from a
+ * VIP (VRRP and NS/NA excepted). It is meant to be called at start-up and on reload, never on the takeover path: the rules
  * match VIPs whether or not they are currently configured, so becoming master changes nothing here.
  * `apply([])` and `remove()` delete the table; deleting a table that is absent is not an error.
  *

@@ -325,6 +325,7 @@ export interface FirewallVip {
 
 export const VIPD_TABLE = 'vipd';
 export const VIPD_CHAIN = 'input';
+export const VIPD_OUT_CHAIN = 'output';
 
 const ipHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -332,8 +333,13 @@ function formatAddr(v: FirewallVip): string {
   return formatIP(v.family, v.address);
 }
 
-/** The rule list of vipd's input chain, each with the text `nft` would show (for error messages). */
-export function vipFirewallRules(vips: FirewallVip[]): { exprs: NftExpr[]; text: string }[] {
+/**
+ * The rules of one of vipd's chains, each with the text `nft` would show (for error messages).
+ * `input` drops packets addressed to a VIP; `output` (as keepalived's no_accept table does) drops
+ * packets the host sends from a VIP, which could never get an answer. Both accept VRRP and ICMPv6
+ * NS/NA first (the kernel answers an NS for a VIP with an NA from the VIP).
+ */
+export function vipFirewallRules(vips: FirewallVip[], dir: 'input' | 'output' = 'input'): { exprs: NftExpr[]; text: string }[] {
   const l4 = (proto: number): NftExpr[] => [
     { kind: 'meta', key: NFT_META_L4PROTO, dreg: NFT_REG_1 },
     { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(proto) },
@@ -357,6 +363,7 @@ export function vipFirewallRules(vips: FirewallVip[]): { exprs: NftExpr[]; text:
       text: `icmpv6 type ${name} accept`,
     });
   }
+  const out = dir === 'output';
   const seen = new Set<string>();
   for (const v of Array.isArray(vips) ? vips : []) {
     if (!v || (v.family !== 4 && v.family !== 6)) continue;
@@ -365,17 +372,18 @@ export function vipFirewallRules(vips: FirewallVip[]): { exprs: NftExpr[]; text:
     const key = `${v.family}/${ipHex(v.address)}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    // Network header offsets: IPv4 saddr 12, daddr 16; IPv6 saddr 8, daddr 24.
+    const offset = v.family === 4 ? (out ? 12 : 16) : out ? 8 : 24;
     rules.push({
       exprs: [
         { kind: 'meta', key: NFT_META_NFPROTO, dreg: NFT_REG_1 },
         { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(v.family === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6) },
-        // IPv4 daddr at offset 16, IPv6 daddr at offset 24 of the network header.
-        { kind: 'payload', base: NFT_PAYLOAD_NETWORK_HEADER, offset: v.family === 4 ? 16 : 24, len: alen, dreg: NFT_REG_1 },
+        { kind: 'payload', base: NFT_PAYLOAD_NETWORK_HEADER, offset, len: alen, dreg: NFT_REG_1 },
         { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: v.address.slice() },
         { kind: 'counter' },
         { kind: 'verdict', code: NF_DROP },
       ],
-      text: `${v.family === 4 ? 'ip' : 'ip6'} daddr ${formatAddr(v)} drop`,
+      text: `${v.family === 4 ? 'ip' : 'ip6'} ${out ? 'saddr' : 'daddr'} ${formatAddr(v)} drop`,
     });
   }
   return rules;
@@ -384,24 +392,26 @@ export function vipFirewallRules(vips: FirewallVip[]): { exprs: NftExpr[]; text:
 /**
  * The operations that (re)create vipd's table atomically: make sure it exists, delete it (with
  * everything in it), create it again with the input chain (filter hook input priority 0, policy
- * accept) and its rules. With no VIPs the table is only deleted.
+ * accept) and the output chain (filter hook output priority 0, policy accept) and their rules. With
+ * no VIPs the table is only deleted.
  */
 export function vipFirewallOps(vips: FirewallVip[], table = VIPD_TABLE): NftOp[] {
   const ops: NftOp[] = [
     { op: 'newtable', family: NFPROTO_INET, table },
     { op: 'deltable', family: NFPROTO_INET, table },
   ];
-  const rules = vipFirewallRules(vips);
-  if (rules.length <= 3) return ops;
+  const input = vipFirewallRules(vips, 'input');
+  if (input.length <= 3) return ops;
+  const output = vipFirewallRules(vips, 'output');
   ops.push({ op: 'newtable', family: NFPROTO_INET, table });
-  ops.push({
-    op: 'newchain',
-    family: NFPROTO_INET,
-    table,
-    chain: VIPD_CHAIN,
-    hook: { hooknum: NF_INET_LOCAL_IN, priority: 0, type: 'filter', policy: NF_ACCEPT },
-  });
-  for (const r of rules) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_CHAIN, exprs: r.exprs, text: r.text });
+  for (const [chain, hooknum] of [
+    [VIPD_CHAIN, NF_INET_LOCAL_IN],
+    [VIPD_OUT_CHAIN, NF_INET_LOCAL_OUT],
+  ] as const) {
+    ops.push({ op: 'newchain', family: NFPROTO_INET, table, chain, hook: { hooknum, priority: 0, type: 'filter', policy: NF_ACCEPT } });
+  }
+  for (const r of input) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_CHAIN, exprs: r.exprs, text: r.text });
+  for (const r of output) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_OUT_CHAIN, exprs: r.exprs, text: r.text });
   return ops;
 }
 

@@ -78,15 +78,15 @@ test('nftables codec: a batch is BEGIN, the operations (acked), END, with consec
   );
   assert.deepEqual(seqs, msgs.slice(1, -1).map((m) => m.seq));
   const types = msgs.slice(1, -1).map((m) => m.type);
-  assert.deepEqual(types.slice(0, 4), [NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN].map(nftType));
-  assert.ok(types.slice(4).every((t) => t === nftType(NFT_MSG_NEWRULE)));
-  assert.equal(types.length, 4 + 3 + 2, 'accept VRRP, NS, NA; one drop per VIP');
+  assert.deepEqual(types.slice(0, 5), [NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN].map(nftType));
+  assert.ok(types.slice(5).every((t) => t === nftType(NFT_MSG_NEWRULE)));
+  assert.equal(types.length, 5 + 2 * (3 + 2), 'per chain: accept VRRP, NS, NA; one drop per VIP');
   for (const m of msgs.slice(1, -1)) {
     assert.ok(m.flags & NLM_F_ACK, 'every operation asks for an ack');
     assert.equal(m.body[0], NFPROTO_INET);
     assert.equal(m.body.length % 4, 0);
   }
-  const rule = msgs[5]!;
+  const rule = msgs[6]!;
   assert.equal(rule.flags & (NLM_F_CREATE | NLM_F_APPEND), NLM_F_CREATE | NLM_F_APPEND);
   // Table name attribute.
   const t = parseAttrs(msgs[1]!.body, 4).get(NFTA_TABLE_NAME)!;
@@ -96,9 +96,26 @@ test('nftables codec: a batch is BEGIN, the operations (acked), END, with consec
   const h = parseAttrs(hook, 0);
   assert.deepEqual([...h.get(NFTA_HOOK_HOOKNUM)!], [0, 0, 0, 1]);
   assert.deepEqual([...h.get(NFTA_HOOK_PRIORITY)!], [0, 0, 0, 0]);
-  assert.deepEqual(exprNames(msgs[5]!), ['meta', 'cmp', 'immediate']);
-  assert.deepEqual(exprNames(msgs[6]!), ['meta', 'cmp', 'payload', 'cmp', 'immediate']);
-  assert.deepEqual(exprNames(msgs[8]!), ['meta', 'cmp', 'payload', 'cmp', 'counter', 'immediate']);
+  // Output chain: hook output (3).
+  assert.deepEqual([...parseAttrs(parseAttrs(msgs[5]!.body, 4).get(NFTA_CHAIN_HOOK)!, 0).get(NFTA_HOOK_HOOKNUM)!], [0, 0, 0, 3]);
+  assert.deepEqual(exprNames(msgs[6]!), ['meta', 'cmp', 'immediate']);
+  assert.deepEqual(exprNames(msgs[7]!), ['meta', 'cmp', 'payload', 'cmp', 'immediate']);
+  assert.deepEqual(exprNames(msgs[9]!), ['meta', 'cmp', 'payload', 'cmp', 'counter', 'immediate']);
+  assert.deepEqual(
+    ops.filter((o) => o.op === 'newrule').map((o) => `${(o as { chain: string }).chain}: ${(o as { text: string }).text}`),
+    [
+      'input: meta l4proto vrrp accept',
+      'input: icmpv6 type nd-neighbor-solicit accept',
+      'input: icmpv6 type nd-neighbor-advert accept',
+      'input: ip daddr 192.0.2.10 drop',
+      'input: ip6 daddr 2001:db8::10 drop',
+      'output: meta l4proto vrrp accept',
+      'output: icmpv6 type nd-neighbor-solicit accept',
+      'output: icmpv6 type nd-neighbor-advert accept',
+      'output: ip saddr 192.0.2.10 drop',
+      'output: ip6 saddr 2001:db8::10 drop',
+    ],
+  );
 });
 
 test('nftables codec: drop rules match the destination address at the right offset; duplicates and junk are dropped', () => {
@@ -112,6 +129,8 @@ test('nftables codec: drop rules match the destination address at the right offs
   const cmps = (e: NftExpr[]) => e.filter((x) => x.kind === 'cmp') as Extract<NftExpr, { kind: 'cmp' }>[];
   assert.deepEqual([pay(rules[3]!.exprs).offset, pay(rules[3]!.exprs).len], [16, 4]);
   assert.deepEqual([pay(rules[4]!.exprs).offset, pay(rules[4]!.exprs).len], [24, 16]);
+  const outRules = vipFirewallRules([vip('192.0.2.10'), vip('2001:db8::10')], 'output');
+  assert.deepEqual([pay(outRules[3]!.exprs).offset, pay(outRules[4]!.exprs).offset], [12, 8], 'saddr offsets');
   assert.deepEqual([...cmps(rules[3]!.exprs)[1]!.data], [192, 0, 2, 10]);
   assert.deepEqual([...cmps(rules[1]!.exprs)[1]!.data], [135]);
   assert.deepEqual([...cmps(rules[2]!.exprs)[1]!.data], [136]);
@@ -127,7 +146,7 @@ test('nftables codec: drop rules match the destination address at the right offs
   );
   assert.doesNotThrow(() => encodeBatch(1, [null, { op: 'bogus' }, { op: 'newrule', family: 1, table: 't', chain: 'c', exprs: [null] }] as never));
   assert.doesNotThrow(() => encodeBatch(0xffffffff, 'x' as never));
-  assert.equal(describeNftOp(vipFirewallOps([vip('192.0.2.10')])[4]!), 'add rule inet vipd input: meta l4proto vrrp accept');
+  assert.equal(describeNftOp(vipFirewallOps([vip('192.0.2.10')])[5]!), 'add rule inet vipd input: meta l4proto vrrp accept');
   assert.equal(describeNftOp(vipFirewallOps([vip('192.0.2.10')])[3]!), 'create chain inet vipd input');
 });
 
@@ -179,9 +198,10 @@ function apply(ns: string, vips: string[], table?: string): NodeResult {
   return nodeIn(ns, `const fw = VipFirewall.open(${table ? JSON.stringify({ table }) : ''}); try { await fw.apply(${JSON.stringify(list)}); return await fw.exists(); } finally { fw.close(); }`);
 }
 
-function pings(lab: Lab, ns: string, addr: string): boolean {
+function pings(lab: Lab, ns: string, addr: string, from?: string): boolean {
   void lab;
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', addr], { encoding: 'utf8', timeout: 5000 });
+  const src = from ? ['-I', from] : [];
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', ...src, addr], { encoding: 'utf8', timeout: 5000 });
   return r.status === 0;
 }
 
@@ -218,6 +238,9 @@ test('VipFirewall in namespaces: no_accept drops VIP traffic, keeps ND and VRRP,
       assert.match(rs, /ip daddr 192\.0\.2\.10 counter packets 0 bytes 0 drop/);
       assert.match(rs, /ip6 daddr 2001:db8::10 counter packets 0 bytes 0 drop/);
       assert.equal(rs.match(/daddr/g)?.length, 2, 'a repeated VIP gives one rule');
+      assert.match(rs, /chain output \{\s*type filter hook output priority (filter|0); policy accept;/);
+      assert.match(rs, /ip saddr 192\.0\.2\.10 counter packets 0 bytes 0 drop/);
+      assert.match(rs, /ip6 saddr 2001:db8::10 counter packets 0 bytes 0 drop/);
       assert.equal(rs.match(/^table /gm)?.length, 1);
     });
 
@@ -228,6 +251,14 @@ test('VipFirewall in namespaces: no_accept drops VIP traffic, keeps ND and VRRP,
       assert.ok(pings(lab, P, '192.0.2.11'), 'other IPv4 address answers');
       assert.ok(pings(lab, P, '192.0.2.1'), 'interface address answers');
       assert.match(lab.ns(R, 'nft', 'list', 'ruleset'), /ip daddr 192\.0\.2\.10 counter packets [1-9]\d* bytes \d+ drop/);
+    });
+
+    await t.test('the host cannot send from a VIP (as keepalived), but can from another address', () => {
+      assert.equal(pings(lab, R, '192.0.2.2', '192.0.2.10'), false, 'from the IPv4 VIP');
+      assert.ok(pings(lab, R, '192.0.2.2', '192.0.2.11'));
+      assert.equal(pings(lab, R, '2001:db8::2', '2001:db8::10'), false, 'from the IPv6 VIP');
+      assert.ok(pings(lab, R, '2001:db8::2', '2001:db8::11'));
+      assert.match(lab.ns(R, 'nft', 'list', 'ruleset'), /ip saddr 192\.0\.2\.10 counter packets [1-9]\d* bytes \d+ drop/);
     });
 
     await t.test('IPv6: the VIP is dropped but its neighbour entry resolves; a unicast NS to it is answered', () => {
@@ -270,7 +301,7 @@ test('VipFirewall in namespaces: no_accept drops VIP traffic, keeps ND and VRRP,
          await vipd.remove();
          return ops.length;`,
       );
-      assert.deepEqual(ctl, { ok: true, result: 5 });
+      assert.deepEqual(ctl, { ok: true, result: 7 });
       lab.ip(R, '-6 neigh flush dev eth0');
       assert.deepEqual(sendNs(), { ok: true, result: 32 });
       assert.equal(learned(300), false, 'without the exception the unicast NS is dropped');
