@@ -427,15 +427,20 @@ export class Tracker extends EventEmitter {
   pendingInit(name: string): boolean {
     const it = this.insts.get(name);
     if (!it) return false;
-    return it.refs.some((r) => r.kind === 'script' && r.ref.weight === 0 && this.scriptUp(r.ref.name) === null);
+    return it.refs.some(
+      (r) => r.kind === 'script' && r.ref.weight === 0 && this.scripts.get(r.ref.name)?.runnable === true && this.scriptUp(r.ref.name) === null,
+    );
   }
 
+  /** Per tracker: 'up' / 'down', 'init' (a script before its first result), 'disabled' (a script refused by script
+   * security or not found), or the value for a file. */
   status(name: string): TrackerStatus[] {
     const it = this.insts.get(name);
     if (!it) return [];
     return it.refs.map(({ kind, ref }) => {
       let status: string;
       if (kind === 'file') status = String(this.files.get(ref.name)?.value ?? 0);
+      else if (kind === 'script' && this.started && this.scripts.get(ref.name)?.runnable === false) status = 'disabled';
       else {
         const up = this.termUp(kind, ref.name);
         status = up === null ? 'init' : up ? 'up' : 'down';

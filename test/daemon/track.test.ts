@@ -496,3 +496,32 @@ ${inst('VI_1', 'priority 100\n track_script {\n a\n b\n}\n track_interface {\n e
   changed.adoptState(old);
   assert.equal(changed.effectivePriority('VI_1'), 90, 'script b changed: back to init, only a counts');
 });
+
+test('Tracker: a script refused by script security is disabled and does not count', async () => {
+  const env = new FakeEnv();
+  const cfg = cfgOf(`global_defs {
+  enable_script_security
+  script_user root
+}
+vrrp_script bad { script "/s/bad"
+  weight 0
+}
+${inst('VI_1', 'priority 100\n track_script {\n bad\n}')}`);
+  const lines: string[] = [];
+  const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+  const security = new ScriptSecurity(cfg.global, log, {
+    asRoot: true,
+    lookupUser: (n) => (n === 'root' ? { name: 'root', uid: 0, gid: 0 } : null),
+    checkSecurity: () => ({ secure: false, reason: '/s is writable by all users' }),
+    resolveExecutable: (c) => c,
+  });
+  const tr = new Tracker(cfg, { env, security, log });
+  tr.start();
+  await env.advance(5000);
+  assert.equal(env.runs.length, 0, 'never run');
+  assert.equal(tr.isFault('VI_1'), false);
+  assert.equal(tr.pendingInit('VI_1'), false, 'a disabled script does not hold the instance in init');
+  assert.deepEqual(tr.status('VI_1'), [{ kind: 'script', name: 'bad', status: 'disabled', weight: 0 }]);
+  assert.ok(lines.some((l) => l.includes('disabling due to insecure')), lines.join('\n'));
+  tr.stop();
+});
