@@ -463,3 +463,31 @@ vrrp_instance VI_1 {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('notify FIFO: a path that is not a FIFO is refused with a clear error and never written', () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'plain-file');
+  fs.writeFileSync(file, '');
+  const cfg = cfgOf(`global_defs {
+  vrrp_notify_fifo ${file}
+  notify_fifo ${path.join(dir, 'missing')}
+}
+vrrp_instance VI_1 {
+  interface lo
+  virtual_router_id 1
+  virtual_ipaddress { 192.0.2.1 }
+}`);
+  const log = new MemLog();
+  const n = new Notifier(cfg.global, { log });
+  try {
+    n.instanceTransition(cfg.instances[0]!, 'MASTER', 1);
+    assert.equal(fs.readFileSync(file, 'utf8'), '');
+    const errs = log.lines.filter((l) => l.startsWith('error:'));
+    assert.equal(errs.length, 2, errs.join('\n'));
+    assert.ok(errs.some((e) => e.includes('plain-file is not a FIFO')), errs.join('\n'));
+    assert.ok(errs.some((e) => e.includes('missing') && e.includes('ENOENT')), errs.join('\n'));
+  } finally {
+    n.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
