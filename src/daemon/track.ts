@@ -205,8 +205,8 @@ interface FileRt {
 interface ProcRt {
   cfg: TrackProcess;
   count: number;
-  /** The quorum state the instances see. */
-  up: boolean;
+  /** The quorum state the instances see; null before the first scan. */
+  up: boolean | null;
   /** A pending change waiting for its delay. */
   pending: { up: boolean; at: number } | null;
 }
@@ -302,7 +302,7 @@ export class Tracker extends EventEmitter {
     }
     for (const p of cfg.trackProcesses) {
       if (!usedProcs.has(p.name)) continue;
-      this.procs.set(p.name, { cfg: p, count: 0, up: false, pending: null });
+      this.procs.set(p.name, { cfg: p, count: 0, up: null, pending: null });
     }
     for (const [name, it] of this.insts) {
       it.last = this.compute(it);
