@@ -238,7 +238,7 @@ export class VipFirewall {
             const what = pending.get(m.seq);
             if (what === undefined) {
               // An error on the batch begin/end (not one of ours): e.g. EOPNOTSUPP without nf_tables.
-              if (e.errno !== 0 && m.seq >= first - 1 && m.seq <= first + seqs.length) {
+              if (e.errno !== 0 && m.seq >= first && m.seq <= first + seqs.length + 1) {
                 batchError = nftError(label, e.errno, e.message);
               }
               continue;

@@ -391,6 +391,20 @@ test('VipFirewall in namespaces: no_accept drops VIP traffic, keeps ND and VRRP,
       assert.match(r.message!, /^create chain inet vipdx c: /);
       assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipdx/, 'the table of the failed batch was not created');
     });
+
+    await t.test('a kernel without the subsystem: the error says nf_tables is missing', () => {
+      // The same batch addressed to nfnetlink subsystem 4 (ULOG, long gone from Linux) is refused on
+      // BATCH_BEGIN with EOPNOTSUPP, exactly as every batch is when nf_tables is not there.
+      const r = nodeIn(
+        R,
+        `const { encodeBatch } = await import(${mod('wire/nftables.js')});
+         const fw = VipFirewall.open();
+         await fw.exchange((s) => { const b = encodeBatch(s, vipFirewallOps([])); b.bytes[19] = 4; return b; }, ['x', 'y'], false);`,
+      );
+      assert.equal(r.ok, false);
+      assert.equal(r.code, 'EOPNOTSUPP');
+      assert.match(r.message!, /^nftables table inet vipd: nftables is not available in this kernel \(nf_tables module missing\? try `modprobe nf_tables`\)/);
+    });
   } finally {
     await lab.destroy();
   }
