@@ -254,7 +254,7 @@ test('notify: a hanging script is killed at its timeout, with the children it fo
   }
 });
 
-test('notify: never blocks the caller while scripts run', () => {
+test('notify: never blocks the caller while scripts run', async () => {
   const dir = tmpDir();
   const slow = script(dir, 'slow.sh', '#!/bin/sh\nsleep 5\n');
   const cfg = cfgOf(`vrrp_instance VI_1 {
@@ -270,10 +270,10 @@ test('notify: never blocks the caller while scripts run', () => {
     n.instanceTransition(cfg.instances[0]!, 'BACKUP', 100);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     assert.ok(ms < 100, `instanceTransition returned in ${ms} ms`);
-    return n.idle();
+    await n.idle();
   } finally {
     n.close();
-    setTimeout(() => fs.rmSync(dir, { recursive: true, force: true }), 1000).unref();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
