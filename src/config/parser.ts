@@ -336,7 +336,7 @@ class Interpreter {
         case 'static_rules': {
           const b = this.needBlock(st);
           const list = st.keyword === 'static_routes' ? this.cfg.staticRoutes : this.cfg.staticRules;
-          if (b) for (const s of b) list.push(this.route(s, st.keyword === 'static_rules', false));
+          if (b) for (const s of b) list.push(this.route(s, st.keyword === 'static_rules'));
           break;
         }
         case 'net_namespace':
@@ -961,71 +961,105 @@ class Interpreter {
     return va;
   }
 
-  private route(s: Stmt, isRule: boolean, track = true): VirtualRoute {
+  private route(s: Stmt, isRule: boolean): VirtualRoute {
     this.noBlock(s);
     const words = [s.key, ...s.args].map((t) => t.text);
     const r: VirtualRoute = { text: words.join(' '), dest: null, family: null, dev: null, table: null, noTrack: false, src: pos(s) };
-    const TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast', 'multicast', 'nat']);
-    const FLAGS = new Set(['onlink', 'pervasive', 'no_track', 'not', 'l3mdev']);
+    const what = isRule ? 'virtual_rules' : 'virtual_routes';
+    const bad = (msg: string): void => this.err(s, `${what}: ${msg}`);
+    const addr = (kw: string, v: string | undefined, allowAll = false): void => {
+      const fam = this.prefixFamily(v);
+      if (v === undefined || (fam === null && !(allowAll && (v === 'all' || v === 'default')))) bad(`invalid address '${v ?? ''}' after '${kw}'`);
+      else if (fam !== null && r.family === null) r.family = fam;
+    };
+    if (isRule) {
+      let action = false;
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        const v = words[i + 1];
+        if (RULE_FLAGS.has(w)) {
+          if (w === 'no_track') r.noTrack = true;
+          if (w === 'l3mdev') action = true;
+          continue;
+        }
+        if (RULE_TYPES.has(w)) {
+          action = true;
+          continue;
+        }
+        if (!RULE_KV.has(w)) {
+          bad(`unknown rule option '${w}'`);
+          continue;
+        }
+        i++;
+        if (v === undefined) {
+          bad(`'${w}' needs a value`);
+          continue;
+        }
+        if (w === 'from' || w === 'to') {
+          addr(w, v, true);
+          if (w === 'to' || r.dest === null) r.dest = v;
+        } else if (w === 'table' || w === 'lookup') {
+          r.table = v;
+          action = true;
+        } else if (w === 'goto') action = true;
+        else if (w === 'iif' || w === 'oif') r.dev = v;
+        else if (w === 'priority' || w === 'preference') {
+          if (parseIntStrict(v) === null) bad(`invalid rule priority '${v}'`);
+        }
+      }
+      if (!action) bad(`rule '${r.text}' has no action (table, goto or a rule type); ignored`);
+      if (!words.some((w) => w === 'priority' || w === 'preference')) {
+        bad(`rule '${r.text}' has no 'priority'; the kernel would pick one, which is probably not what you want`);
+      }
+      return r;
+    }
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!;
       if (w === 'no_track') {
         r.noTrack = true;
         continue;
       }
-      if (FLAGS.has(w) || TYPES.has(w)) continue;
-      if (w === 'dev' || w === 'oif' || w === 'iif') {
-        r.dev = words[++i] ?? null;
-        continue;
-      }
-      if (w === 'table' || w === 'lookup') {
-        r.table = words[++i] ?? null;
-        continue;
-      }
-      if (isRule) {
-        if (w === 'from' || w === 'to') {
+      if (ROUTE_FLAGS.has(w) || ROUTE_TYPES.has(w)) continue;
+      if (w === 'nexthop') {
+        // nexthop via ADDR [dev IF] [weight N] [onlink]: up to the next 'nexthop'
+        while (i + 1 < words.length && words[i + 1] !== 'nexthop') {
+          const k = words[++i]!;
+          if (k === 'onlink') continue;
           const v = words[++i];
-          const fam = this.prefixFamily(v);
-          if (v === undefined || (fam === null && v !== 'all')) this.err(s, `virtual_rules: invalid address '${v ?? ''}' after '${w}'`);
-          else if (fam !== null) r.family = fam;
-          if (w === 'to' || r.dest === null) r.dest = v ?? null;
+          if (k === 'via') addr(k, v);
+          else if (k !== 'dev' && k !== 'weight' && k !== 'encap') bad(`unknown nexthop option '${k}'`);
+          if (v === undefined) bad(`'${k}' needs a value`);
+        }
+        continue;
+      }
+      if (ROUTE_KV.has(w)) {
+        let v = words[++i];
+        if (v === 'lock') v = words[++i];
+        if (v === undefined) {
+          bad(`'${w}' needs a value`);
           continue;
         }
-        if (/^[a-z_]+$/.test(w) && i + 1 < words.length) i++;
+        if (w === 'dev' || w === 'oif') r.dev = v;
+        else if (w === 'table') r.table = v;
+        else if (w === 'src' || w === 'via' || w === 'gw' || w === 'or') {
+          if (!(w === 'via' && /^inet6?$/.test(v))) addr(w, v);
+          else addr(w, words[++i]);
+        } else if (w === 'to') {
+          r.dest = v;
+          addr(w, v, true);
+        }
         continue;
       }
       if (r.dest === null && (w === 'default' || this.prefixFamily(w) !== null)) {
         r.dest = w;
-        r.family = this.prefixFamily(w) ?? r.family;
+        if (w !== 'default') r.family = r.family ?? this.prefixFamily(w);
         continue;
       }
-      if (w === 'to') {
-        r.dest = words[++i] ?? null;
-        r.family = this.prefixFamily(r.dest ?? '') ?? r.family;
-        continue;
-      }
-      if (w === 'src' || w === 'via' || w === 'gw') {
-        const v = words[++i];
-        const fam = this.prefixFamily(v);
-        if (fam === null && !(w === 'via' && v !== undefined && /^inet6?$/.test(v))) {
-          this.err(s, `virtual_routes: invalid address '${v ?? ''}' after '${w}'`);
-        }
-        if (fam !== null) r.family = r.family ?? fam;
-        continue;
-      }
-      // any other option takes one value (metric, proto, scope, mtu, realm, nexthop...)
-      if (/^[a-z_]+$/.test(w) && i + 1 < words.length) {
-        i++;
-        continue;
-      }
-      this.err(s, `${isRule ? 'virtual_rules' : 'virtual_routes'}: unexpected '${w}'`);
+      bad(r.dest === null && /^[\d.:a-fA-F/]+$/.test(w) ? `invalid destination '${w}'` : `unknown route keyword '${w}'`);
     }
-    if (!isRule && r.dest === null) this.err(s, `virtual_routes: no destination in '${r.text}'`);
-    else if (!isRule && r.dev === null && !r.noTrack && track) {
-      this.err(s, `virtual_routes: route ${r.dest} has no 'dev', so it cannot be tracked (keepalived reports this too); add 'dev IF' or 'no_track'`);
-    }
-    if (isRule && !words.some((w) => w === 'priority' || w === 'preference' || w === 'pref')) {
-      this.err(s, `virtual_rules: rule '${r.text}' has no 'priority'; the kernel would pick one, which is probably not what you want`);
+    if (r.dest === null) bad(`no destination in '${r.text}'`);
+    else if (r.dev === null && !r.noTrack) {
+      bad(`route ${r.dest} has no 'dev', so it cannot be tracked (keepalived reports this too); add 'dev IF' or 'no_track'`);
     }
     return r;
   }
@@ -1884,6 +1918,22 @@ class Interpreter {
     inst.garp.lowerPrioDelay = 0;
   }
 }
+
+/** `virtual_routes` words, as keepalived 2.2.7 accepts them (iproute2 syntax; note: `protocol`, not `proto`). */
+const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast', 'multicast', 'nat']);
+const ROUTE_FLAGS = new Set(['onlink', 'pervasive', 'quickack', 'fastopen_no_cookie', 'ttl-propagate']);
+const ROUTE_KV = new Set([
+  'to', 'src', 'via', 'gw', 'or', 'dev', 'oif', 'table', 'metric', 'priority', 'preference', 'realm', 'realms', 'mtu',
+  'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'features', 'congctl',
+  'rto_min', 'hoplimit', 'expires', 'scope', 'protocol', 'tos', 'dsfield', 'pref', 'encap',
+]);
+/** `virtual_rules` words (`pref` and `prio` are not keepalived's: `priority` or `preference`). */
+const RULE_KV = new Set([
+  'from', 'to', 'table', 'lookup', 'priority', 'preference', 'tos', 'dsfield', 'fwmark', 'realms', 'iif', 'oif',
+  'uidrange', 'sport', 'dport', 'ipproto', 'suppress_prefixlength', 'suppress_ifgroup', 'goto', 'protocol',
+]);
+const RULE_FLAGS = new Set(['not', 'l3mdev', 'no_track']);
+const RULE_TYPES = new Set(['blackhole', 'unreachable', 'prohibit', 'nop']);
 
 function sameRouter(a: VrrpInstance, b: VrrpInstance, g: GlobalDefs): boolean {
   if (a.virtualRouterId !== b.virtualRouterId || a.family !== b.family) return false;
