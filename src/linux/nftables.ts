@@ -148,6 +148,37 @@ export class VipFirewall {
     native().close(this.h);
   }
 
+  private sndbuf = 0;
+
+  /** A batch is one datagram: the send buffer must hold it (netlink refuses larger ones with EMSGSIZE). */
+  private fitSendBuffer(len: number): void {
+    const need = len + 4096;
+    if (need <= this.sndbuf) return;
+    const n = native();
+    const SOL_SOCKET = K('SOL_SOCKET');
+    if (this.sndbuf === 0) {
+      const b = new Uint8Array(4);
+      try {
+        n.getsockopt(this.h, SOL_SOCKET, K('SO_SNDBUF'), b);
+        // The kernel reports twice the value set; the usable size is about half of that.
+        this.sndbuf = new DataView(b.buffer).getInt32(0, true) / 2;
+      } catch {
+        this.sndbuf = 0;
+      }
+      if (need <= this.sndbuf) return;
+    }
+    // SO_SNDBUFFORCE is 32 on x86-64 and arm64 (the addon does not export it).
+    for (const opt of [n.constants.SO_SNDBUFFORCE ?? 32, K('SO_SNDBUF')]) {
+      try {
+        n.setsockopt(this.h, SOL_SOCKET, opt, need);
+        this.sndbuf = need;
+        return;
+      } catch {
+        /* SO_SNDBUFFORCE needs CAP_NET_ADMIN; SO_SNDBUF is capped by net.core.wmem_max */
+      }
+    }
+  }
+
   /** (Re)create the table with drop rules for these addresses, atomically; [] deletes the table. */
   async apply(vips: FirewallAddress[]): Promise<void> {
     await this.transact(vipFirewallOps(toVips(vips), this.table));
@@ -171,18 +202,22 @@ export class VipFirewall {
   /** Run operations as one nfnetlink transaction; the first failure is thrown naming its operation. */
   async transact(ops: NftOp[]): Promise<void> {
     await this.exchange(
-      (s) => encodeBatch(s, ops),
+      (s) => {
+        const b = encodeBatch(s, ops, { ack: 'last' });
+        return { ...b, expect: b.seqs.slice(-1) };
+      },
       ops.map((o) => describeNftOp(o)),
       false,
     );
   }
 
   /**
-   * Send one datagram and wait until each of `seqs` is answered by an NLMSG_ERROR (an ACK when 0).
-   * Data replies (GET) are returned. With `missingOk`, ENOENT on a GET is "no data", not an error.
+   * Send one datagram and wait until each of `expect` (default: every one of `seqs`) is answered by
+   * an NLMSG_ERROR (an ACK when 0); errors for any of `seqs` are collected on the way. Data replies
+   * (GET) are returned. With `missingOk`, ENOENT on a GET is "no data", not an error.
    */
   private exchange(
-    build: (seq: number) => { bytes: Uint8Array; seqs: number[] },
+    build: (seq: number) => { bytes: Uint8Array; seqs: number[]; expect?: number[] },
     whats: string[],
     missingOk: boolean,
   ): Promise<NlMessage[]> {
@@ -195,22 +230,24 @@ export class VipFirewall {
   }
 
   private exchangeNow(
-    build: (seq: number) => { bytes: Uint8Array; seqs: number[] },
+    build: (seq: number) => { bytes: Uint8Array; seqs: number[]; expect?: number[] },
     whats: string[],
     missingOk: boolean,
   ): Promise<NlMessage[]> {
     const label = `nftables table inet ${this.table}`;
     if (this.closed) return Promise.reject(new SysError(`${label}: nfnetlink socket closed`, 9, 'EBADF'));
     const first = (this.seq + 1) >>> 0 || 1;
-    const { bytes, seqs } = build(first);
+    const { bytes, seqs, expect } = build(first);
     this.seq = (first + seqs.length + 1) >>> 0;
     const n = native();
+    this.fitSendBuffer(bytes.length);
     const sent = n.sendmsg(this.h, bytes, null, null, 0);
     if (sent < 0) {
       const e = errnoError(`${label}: send`, sent);
       return Promise.reject(e.code === 'EPERM' ? nftError(`${label}: send`, e.errno) : e);
     }
-    const pending = new Map<number, string>(seqs.map((s, i) => [s, whats[i] ?? label]));
+    const names = new Map<number, string>(seqs.map((s, i) => [s, whats[i] ?? label]));
+    const pending = new Set<number>(expect ?? seqs);
     const data: NlMessage[] = [];
     const errors: { order: number; err: SysError }[] = [];
     const order = new Map<number, number>(seqs.map((s, i) => [s, i]));
@@ -235,7 +272,7 @@ export class VipFirewall {
           if (m.type === NLMSG_ERROR) {
             const e = parseError(m);
             if (!e) continue;
-            const what = pending.get(m.seq);
+            const what = names.get(m.seq);
             if (what === undefined) {
               // An error on the batch begin/end (not one of ours): e.g. EOPNOTSUPP without nf_tables.
               if (e.errno !== 0 && m.seq >= first && m.seq <= first + seqs.length + 1) {
@@ -247,7 +284,7 @@ export class VipFirewall {
             if (e.errno !== 0 && !(missingOk && n.errnoName(e.errno) === 'ENOENT')) {
               errors.push({ order: order.get(m.seq) ?? 0, err: nftError(what, e.errno, e.message) });
             }
-          } else if (pending.has(m.seq)) {
+          } else if (names.has(m.seq)) {
             data.push({ ...m, body: m.body.slice() });
           }
         }
@@ -284,7 +321,8 @@ export class VipFirewall {
         else resolve(data);
       };
       const timer = setTimeout(() => {
-        const what = pending.values().next().value ?? label;
+        const seq = pending.values().next().value;
+        const what = (seq !== undefined ? names.get(seq) : undefined) ?? label;
         finish(new SysError(`${what}: no reply from the kernel in ${this.timeoutMs} ms`, 110, 'ETIMEDOUT'));
       }, this.timeoutMs);
       n.poll(this.h, K('UV_READABLE'), () => {

@@ -198,21 +198,22 @@ function writeExpr(w: NlWriter, e: NftExpr): void {
   });
 }
 
-function writeOp(w: NlWriter, op: NftOp, seq: number): void {
+function writeOp(w: NlWriter, op: NftOp, seq: number, ack: boolean): void {
+  const A = ack ? NLM_F_ACK : 0;
   switch (op?.op) {
     case 'newtable':
-      w.header(nftType(NFT_MSG_NEWTABLE), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, seq);
+      w.header(nftType(NFT_MSG_NEWTABLE), NLM_F_REQUEST | A | NLM_F_CREATE, seq);
       nfgenmsg(w, op.family);
       w.attrStr(NFTA_TABLE_NAME, op.table);
       attrBe32(w, NFTA_TABLE_FLAGS, 0);
       break;
     case 'deltable':
-      w.header(nftType(NFT_MSG_DELTABLE), NLM_F_REQUEST | NLM_F_ACK, seq);
+      w.header(nftType(NFT_MSG_DELTABLE), NLM_F_REQUEST | A, seq);
       nfgenmsg(w, op.family);
       w.attrStr(NFTA_TABLE_NAME, op.table);
       break;
     case 'newchain':
-      w.header(nftType(NFT_MSG_NEWCHAIN), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, seq);
+      w.header(nftType(NFT_MSG_NEWCHAIN), NLM_F_REQUEST | A | NLM_F_CREATE, seq);
       nfgenmsg(w, op.family);
       w.attrStr(NFTA_CHAIN_TABLE, op.table);
       w.attrStr(NFTA_CHAIN_NAME, op.chain);
@@ -227,7 +228,7 @@ function writeOp(w: NlWriter, op: NftOp, seq: number): void {
       }
       break;
     case 'newrule':
-      w.header(nftType(NFT_MSG_NEWRULE), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, seq);
+      w.header(nftType(NFT_MSG_NEWRULE), NLM_F_REQUEST | A | NLM_F_CREATE | NLM_F_APPEND, seq);
       nfgenmsg(w, op.family);
       w.attrStr(NFTA_RULE_TABLE, op.table);
       w.attrStr(NFTA_RULE_CHAIN, op.chain);
@@ -237,7 +238,7 @@ function writeOp(w: NlWriter, op: NftOp, seq: number): void {
       break;
     default:
       // Not an operation: a NEWTABLE without a name, which the kernel refuses (EINVAL).
-      w.header(nftType(NFT_MSG_NEWTABLE), NLM_F_REQUEST | NLM_F_ACK, seq);
+      w.header(nftType(NFT_MSG_NEWTABLE), NLM_F_REQUEST | A, seq);
       nfgenmsg(w, NFPROTO_UNSPEC);
       break;
   }
@@ -256,10 +257,12 @@ export interface NftBatch {
 }
 
 /**
- * One transaction: BATCH_BEGIN, the operations (each with NLM_F_ACK, so each is answered), BATCH_END.
- * The kernel applies all or nothing.
+ * One transaction: BATCH_BEGIN, the operations, BATCH_END; the kernel applies all or nothing.
+ * `ack: 'each'` (default) puts NLM_F_ACK on every operation; `'last'` only on the last one: the kernel
+ * still reports every failing operation (it does not stop at the first error), so the last one's
+ * answer ends the exchange and large batches need no large receive buffer.
  */
-export function encodeBatch(seq: number, ops: NftOp[]): NftBatch {
+export function encodeBatch(seq: number, ops: NftOp[], opts: { ack?: 'each' | 'last' } = {}): NftBatch {
   const list = Array.isArray(ops) ? ops : [];
   const w = new NlWriter(256 + list.length * 256);
   let s = seq >>> 0;
@@ -268,11 +271,12 @@ export function encodeBatch(seq: number, ops: NftOp[]): NftBatch {
   nfgenmsg(w, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES);
   patchLen(w, start);
   const seqs: number[] = [];
-  for (const op of list) {
+  const ackEach = opts?.ack !== 'last';
+  for (let i = 0; i < list.length; i++) {
     s = (s + 1) >>> 0;
     seqs.push(s);
     start = w.len;
-    writeOp(w, op, s);
+    writeOp(w, list[i]!, s, ackEach || i === list.length - 1);
     patchLen(w, start);
   }
   s = (s + 1) >>> 0;

@@ -81,6 +81,12 @@ test('nftables codec: a batch is BEGIN, the operations (acked), END, with consec
   assert.deepEqual(types.slice(0, 5), [NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN].map(nftType));
   assert.ok(types.slice(5).every((t) => t === nftType(NFT_MSG_NEWRULE)));
   assert.equal(types.length, 5 + 2 * (3 + 2), 'per chain: accept VRRP, NS, NA; one drop per VIP');
+  const last = parseMessages(encodeBatch(1, ops, { ack: 'last' }).bytes).slice(1, -1);
+  assert.deepEqual(
+    last.map((m) => (m.flags & NLM_F_ACK) !== 0),
+    ops.map((_, i) => i === ops.length - 1),
+    "ack: 'last' asks only the last operation for an ack",
+  );
   for (const m of msgs.slice(1, -1)) {
     assert.ok(m.flags & NLM_F_ACK, 'every operation asks for an ack');
     assert.equal(m.body[0], NFPROTO_INET);
@@ -377,19 +383,36 @@ test('VipFirewall in namespaces: no_accept drops VIP traffic, keeps ND and VRRP,
       assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /table inet vipd/);
     });
 
-    await t.test('a kernel refusal names the operation; the batch is all or nothing', () => {
+    await t.test('a kernel refusal (not on the last operation) names the operation; the batch is all or nothing', () => {
       const r = nodeIn(
         R,
         `const fw = VipFirewall.open({ table: 'vipdx' });
          await fw.transact([
            { op: 'newtable', family: 1, table: 'vipdx' },
            { op: 'newchain', family: 1, table: 'vipdx', chain: 'c', hook: { hooknum: 1, priority: 0, type: 'no-such-type' } },
+           { op: 'newtable', family: 1, table: 'vipdy' },
          ]);`,
       );
       assert.equal(r.ok, false);
       assert.equal(r.code, 'ENOENT');
       assert.match(r.message!, /^create chain inet vipdx c: /);
-      assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipdx/, 'the table of the failed batch was not created');
+      assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipd[xy]/, 'no table of the failed batch was created');
+    });
+
+    await t.test('2000 VIPs go in one batch (larger than the default socket buffer)', () => {
+      const r = nodeIn(
+        R,
+        `const vips = [];
+         for (let i = 1; i <= 2000; i++) vips.push({ family: 6, address: '2001:db8:1::' + i.toString(16) });
+         const fw = VipFirewall.open();
+         await fw.apply(vips);
+         return await fw.exists();`,
+      );
+      assert.deepEqual(r, { ok: true, result: true });
+      const rs = lab.ns(R, 'nft', 'list', 'table', 'inet', 'vipd');
+      assert.equal(rs.match(/ip6 daddr 2001:db8:1::[0-9a-f]+ counter packets 0 bytes 0 drop/g)?.length, 2000);
+      assert.equal(rs.match(/ip6 saddr 2001:db8:1::[0-9a-f]+ counter packets 0 bytes 0 drop/g)?.length, 2000);
+      assert.deepEqual(apply(R, []), { ok: true, result: false });
     });
 
     await t.test('a kernel without the subsystem: the error says nf_tables is missing', () => {
