@@ -4,7 +4,7 @@
  * backup. Checks takeover and outage against Master_Down_Interval + margin, failback by preemption, a single
  * VIP holder and no duplicate replies after each convergence. Prints keepalived's reference numbers.
  *
- * Needs root, namespaces, nft and keepalived; skips with a message otherwise. About 25 s.
+ * Needs root, namespaces, nft and keepalived; skips with a message otherwise. About 20 s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,8 +36,14 @@ const skip = skipReason();
 // Labs left by an earlier run of this file that was killed.
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('hx');
 
-/** Scheduling slack on top of the protocol bound (2-core CI machine, two daemons and a 4-target prober). */
-const MARGIN_MS = 150;
+/**
+ * Slack on top of the protocol bound: scheduling on a 2-core CI machine with two daemons and a 4-target
+ * prober (tens of ms), plus keepalived's occasional late answer on its IPv6 VIP address itself (once 554 ms
+ * for a 361 ms bound while traffic routed through the same gateway was back at 326 ms; docs/lab-harness.md).
+ * Takeover times from the logs stay within the bound + 150 ms.
+ */
+const MARGIN_MS = 250;
+const TAKEOVER_MARGIN_MS = 150;
 
 interface Step {
   name: string;
@@ -120,6 +126,7 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
     assert.ok(await prober.waitForReplies({ consecutive: 50, timeoutMs: 5_000 }), `no probe replies through R1\n${logs()}`);
 
     const bound = masterDownIntervalMs(advert, 100, 3) + MARGIN_MS;
+    const takeoverBound = masterDownIntervalMs(advert, 100, 3) + TAKEOVER_MARGIN_MS;
     const steps: Step[] = [];
     const both = async (d: RouterDaemon, state: 'MASTER' | 'BACKUP', from: number): Promise<number> => {
       const a = await d.waitForState(state, { instance: 'VI_1', from, timeoutMs: 8_000 });
@@ -132,7 +139,7 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
     let m2 = r2.mark();
     let t = await r1.crash();
     let took = (await both(r2, 'MASTER', m2)) - t;
-    assert.ok(took <= bound, `R2 took over ${took} ms after SIGKILL of R1 (bound ${bound} ms)\n${logs()}`);
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after SIGKILL of R1 (bound ${takeoverBound} ms)\n${logs()}`);
     let conv = await converge(prober, t, 'SIGKILL', logs);
     let [h4, h6] = await holdersAfter(topo, ['R1', 'R2'], true);
     assert.ok(h4.includes('R2') && h6?.includes('R2'), `R2 must hold both VIPs after SIGKILL of R1: ${h4} / ${h6}`);
@@ -155,7 +162,7 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
     let m1 = r1.mark();
     t = await topo.linkDown('R1', 'switch');
     took = (await both(r2, 'MASTER', m2)) - t;
-    assert.ok(took <= bound, `R2 took over ${took} ms after R1's link went down (bound ${bound} ms)\n${logs()}`);
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after R1's link went down (bound ${takeoverBound} ms)\n${logs()}`);
     await r1.waitForState('FAULT', { from: m1, timeoutMs: 5_000 });
     conv = await converge(prober, t, 'link down', logs);
     [h4, h6] = await holdersAfter(topo, ['R2'], true);
@@ -178,7 +185,7 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
     m2 = r2.mark();
     t = await topo.blackhole('R1', 'both');
     took = (await both(r2, 'MASTER', m2)) - t;
-    assert.ok(took <= bound, `R2 took over ${took} ms after R1 was blackholed (bound ${bound} ms)\n${logs()}`);
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after R1 was blackholed (bound ${takeoverBound} ms)\n${logs()}`);
     conv = await converge(prober, t, 'blackhole', logs);
     [h4, h6] = await holdersAfter(topo, ['R1', 'R2'], true);
     steps.push({ name: 'R1 LAN blackholed (link up)', t, convergedAt: conv, takeoverMs: took, holders4: h4, holders6: h6 });
@@ -233,6 +240,7 @@ test('keepalived v2, advert 1 s, IPv4: router crash (SIGKILL + cable pull) and r
     );
     assert.ok(await prober.waitForReplies({ consecutive: 50, timeoutMs: 5_000 }), `no probe replies\n${logs()}`);
     const bound = masterDownIntervalMs(1, 100, 2) + MARGIN_MS;
+    const takeoverBound = masterDownIntervalMs(1, 100, 2) + TAKEOVER_MARGIN_MS;
     const steps: Step[] = [];
 
     // Crash: the daemon dies and the router drops off the LAN at the same moment.
@@ -240,7 +248,7 @@ test('keepalived v2, advert 1 s, IPv4: router crash (SIGKILL + cable pull) and r
     const t = topo.mark('R1 crash (SIGKILL + cable pull)');
     await Promise.all([r1.crash(), topo.linkDown('R1', 'switch')]);
     const took = (await r2.waitForState('MASTER', { from: m2, timeoutMs: 8_000 })).t - t;
-    assert.ok(took <= bound, `R2 took over ${took} ms after the crash (bound ${bound} ms)\n${logs()}`);
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after the crash (bound ${takeoverBound} ms)\n${logs()}`);
     let conv = await converge(prober, t, 'crash', logs);
     steps.push({ name: 'R1 crash (SIGKILL + cable pull)', t, convergedAt: conv, takeoverMs: took, holders4: await topo.vipHolders() });
 
@@ -266,6 +274,72 @@ test('keepalived v2, advert 1 s, IPv4: router crash (SIGKILL + cable pull) and r
     const crash = attributeOutages(report).filter((x) => x.event.t === t);
     // With 1 s adverts the host is dark for most of Master_Down_Interval (3.6 s): at least 3 advert intervals minus one.
     assert.ok(crash.every((x) => x.outageMs > 2_000), `the crash must cost ~Master_Down_Interval: ${crash.map((x) => x.outageMs)}`);
+  } finally {
+    await topo.destroy();
+  }
+});
+
+test('keepalived v3, advert 0.1 s, use_vmac: cable pull and return, the VIP on the VMAC interface', { skip, timeout: 60_000 }, async () => {
+  await orphans;
+  const topo = await buildTopology({ tag: processTag('hx'), ipv6: false });
+  const daemons: RouterDaemon[] = [];
+  const logs = (): string => daemons.map((d) => `--- ${d.router}\n${d.proc.output(12)}`).join('\n');
+  try {
+    const conf = (priority: number): string =>
+      keepalivedConf({
+        instances: [{ name: 'VI_1', vrid: 51, priority, advertInt: 0.1, useVmac: true, vips: [`${topo.vip4}/24`] }],
+      });
+    const r1 = await startDaemon(topo, 'R1', { config: conf(150) });
+    const r2 = await startDaemon(topo, 'R2', { config: conf(100) });
+    daemons.push(r1, r2);
+    await r1.waitForState('MASTER');
+    assert.ok(await topo.waitForVipHolders(['R1'], topo.vip4, 5_000), `R1 holds the VIP\n${logs()}`);
+    const onVmac = (await topo.addresses('R1')).find((a) => a.local === topo.vip4);
+    assert.equal(onVmac?.ifname, 'vrrp.51', 'the VIP is on the VMAC interface');
+    const prober = await Prober.start(topo, [{ name: 'vip4', address: topo.vip4 }, { name: 'upstream4', address: topo.upstream4 }], {
+      intervalMs: 2,
+      maxDurationMs: 30_000,
+    });
+    assert.ok(await prober.waitForReplies({ consecutive: 50, timeoutMs: 5_000 }), `no replies\n${logs()}`);
+    // Which MAC the host uses for the VIP: keepalived's master answers ARP from the VMAC, but its own ARP
+    // requests for the host leave eth0 with the parent's MAC and the VIP as sender (the LAN's connected route is
+    // on eth0), which re-teaches the host the parent's MAC. Recorded, not asserted: it is keepalived's behaviour.
+    const macName = async (): Promise<string> => {
+      const m = await topo.hostNeighbor();
+      if (m === '00:00:5e:00:01:33') return 'VMAC';
+      for (const r of ['R1', 'R2'] as const) if (m === (await topo.mac(r))) return `${r} eth0`;
+      return String(m);
+    };
+    const gw: string[] = [await macName()];
+    assert.ok(['VMAC', 'R1 eth0'].includes(gw[0]!), `the host sends to R1: ${gw[0]}`);
+    const bound = masterDownIntervalMs(0.1, 100, 3) + MARGIN_MS;
+    const takeoverBound = masterDownIntervalMs(0.1, 100, 3) + TAKEOVER_MARGIN_MS;
+    const steps: Step[] = [];
+
+    let m2 = r2.mark();
+    const m1 = r1.mark();
+    let t = await topo.linkDown('R1', 'switch');
+    const took = (await r2.waitForState('MASTER', { from: m2, timeoutMs: 5_000 })).t - t;
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after the cable pull (bound ${takeoverBound} ms)\n${logs()}`);
+    let conv = await converge(prober, t, 'link down', logs);
+    assert.ok(await topo.waitForVipHolders(['R2'], topo.vip4, 5_000));
+    gw.push(await macName());
+    steps.push({ name: 'R1 LAN link down (switch side)', t, convergedAt: conv, takeoverMs: took, holders4: await topo.vipHolders() });
+
+    m2 = r2.mark();
+    t = await topo.linkUp('R1', 'switch');
+    const took2 = (await r1.waitForState('MASTER', { from: m1, timeoutMs: 5_000 })).t - t;
+    await r2.waitForState('BACKUP', { from: m2, timeoutMs: 5_000 });
+    conv = await converge(prober, t, 'link up', logs);
+    assert.ok(await topo.waitForVipHolders(['R1'], topo.vip4, 5_000));
+    steps.push({ name: 'R1 LAN link up (preempt)', t, convergedAt: conv, takeoverMs: took2, holders4: await topo.vipHolders() });
+
+    await new Promise((r) => setTimeout(r, 300));
+    const report = await prober.stop();
+    gw.push(await macName());
+    console.log(printTable('keepalived 2.2.7, VRRPv3, advert 0.1 s, use_vmac, R1 prio 150, R2 prio 100', report, steps, bound));
+    console.log(`host's MAC for the VIP: before ${gw[0]}, after the cable pull ${gw[1]}, after the return ${gw[2]}`);
+    for (let i = 0; i < steps.length; i++) checkStep(report, steps, i, bound);
   } finally {
     await topo.destroy();
   }
