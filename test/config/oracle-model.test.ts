@@ -43,6 +43,7 @@ interface KaDump {
   groups: KaObject[];
   scripts: KaObject[];
   files: KaObject[];
+  processes: KaObject[];
 }
 
 /** The VRRP Topology, Sync groups, Scripts and Track files sections of keepalived's -d dump. */
@@ -95,6 +96,7 @@ export function parseDump(log: string): KaDump {
     groups: section('VRRP Sync groups', /^ VRRP Sync Group = ([^,]*)/),
     scripts: section('VRRP Scripts', /^ VRRP Script = (.*)$/),
     files: section('VRRP Track files', /^ Track file = (.*)$/),
+    processes: section('VRRP Track processes', /^ VRRP Track process = (.*)$/),
   };
 }
 
@@ -234,6 +236,7 @@ function compare(f: Fixture, ka: KaDump, cfg: KeepalivedConfig): string[] {
     const ifaces = v.trackInterfaces.map((t) => `${t.name} weight ${t.weight}${t.reverse ? ' reverse' : ''}`);
     d(`${w} tracked interfaces`, L('Tracked interfaces').join(', '), ifaces.join(', '));
     d(`${w} tracked scripts`, L('Tracked scripts').join(', '), v.trackScripts.map((t) => `${t.name} weight ${t.weight}${t.reverse ? ' reverse' : ''}`).join(', '));
+    d(`${w} tracked processes`, L('Tracked processes').join(', '), v.trackProcesses.map((t) => `${t.name}, weight ${t.weight}${t.reverse ? ' reverse' : ''}`).join(', '));
     d(`${w} tracked files`, L('Tracked files').join(', '), v.trackFiles.map((t) => `${t.name}, weight ${t.weight}${t.reverse ? ' reverse' : ''}`).join(', '));
   }
   const G = (n: string): string => ka.global.get(n) ?? '?';
@@ -275,6 +278,21 @@ function compare(f: Fixture, ka: KaDump, cfg: KeepalivedConfig): string[] {
     d(`track file ${tf.name} file`, k.fields.get('File'), tf.file);
     d(`track file ${tf.name} weight`, k.fields.get('Weight'), `${tf.weight}${tf.weightReverse ? ' reverse' : ''}`);
   }
+  d('track processes', ka.processes.map((x) => x.name).join(','), cfg.trackProcesses.map((x) => x.name).join(','));
+  for (const k of ka.processes) {
+    const tp = cfg.trackProcesses.find((x) => x.name === k.name);
+    if (!tp) continue;
+    const F = (n: string): string => k.fields.get(n) ?? '?';
+    d(`track process ${tp.name} process`, F('Process'), tp.process);
+    if (k.fields.has('Parameters')) d(`track process ${tp.name} args`, F('Parameters'), (tp.args ?? []).join(' '));
+    if (k.fields.has('Param match')) d(`track process ${tp.name} param match`, F('Param match'), tp.paramMatch);
+    d(`track process ${tp.name} quorum`, F('Min processes'), tp.quorum);
+    if (tp.quorumMax !== null) d(`track process ${tp.name} quorum max`, F('Max processes'), tp.quorumMax);
+    d(`track process ${tp.name} weight`, F('Weight'), `${tp.weight}${tp.weightReverse ? ' reverse' : ''}`);
+    d(`track process ${tp.name} terminate delay`, parseFloat(F('Terminate delay')), tp.terminateDelay);
+    d(`track process ${tp.name} fork delay`, parseFloat(F('Fork delay')), tp.forkDelay);
+    d(`track process ${tp.name} full command`, F('Full command'), tp.fullCommand);
+  }
   return diffs;
 }
 
@@ -289,9 +307,9 @@ test('keepalived -d builds the same instances as vipd for every fixture both acc
     assert.ok(fixtures.length >= 30, `${fixtures.length} fixtures`);
     const diffs: string[] = [];
     let compared = 0;
-    // Four at a time, each in a namespace of its own (VMACs and VIPs of one run must not meet another's).
-    for (let i = 0; i < fixtures.length; i += 4) {
-      const batch = fixtures.slice(i, i + 4);
+    // Six at a time, each in a namespace of its own (VMACs and VIPs of one run must not meet another's).
+    for (let i = 0; i < fixtures.length; i += 6) {
+      const batch = fixtures.slice(i, i + 6);
       const logs = await Promise.all(batch.map((f) => dump(lab, f, dir)));
       batch.forEach((f, k) => {
         const ka = parseDump(logs[k]!);
