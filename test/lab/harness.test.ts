@@ -81,6 +81,9 @@ function printTable(title: string, report: ProbeReport, steps: Step[], bound: nu
     const take = s.takeoverMs === undefined ? '-' : `${s.takeoverMs.toFixed(0)}ms`;
     lines.push(`${s.name.padEnd(40)}${take.padStart(8)}  ${per.join(' ')}   ${s.holders4.join('+')}${s.holders6 ? ` / ${s.holders6.join('+')}` : ''}`);
   }
+  for (const i of impacts.filter((x) => x.lateProbes > 0 && steps.some((s) => s.t === x.event.t))) {
+    lines.push(`  ${i.event.name}: ${i.target} ${i.lateProbes} late replies (held, not lost), max RTT ${i.maxLateRttMs.toFixed(1)} ms`);
+  }
   lines.push(formatReport(report));
   return lines.join('\n');
 }
@@ -101,7 +104,7 @@ function checkStep(report: ProbeReport, steps: Step[], i: number, limitMs: numbe
   }
 }
 
-test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, blackhole', { skip, timeout: 60_000 }, async () => {
+test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, blackhole, planned stop', { skip, timeout: 60_000 }, async () => {
   await orphans;
   const topo = await buildTopology({ tag: processTag('hx'), ipv6: true });
   const daemons: RouterDaemon[] = [];
@@ -198,6 +201,16 @@ test('keepalived v3, advert 0.1 s, IPv4 + IPv6: SIGKILL, preempt, cable pull, bl
     [h4, h6] = await holdersAfter(topo, ['R1'], true);
     assert.deepEqual([h4, h6], [['R1'], ['R1']], 'after the partition heals only R1 holds the VIPs');
     steps.push({ name: 'R1 blackhole removed', t, convergedAt: conv, holders4: h4, holders6: h6 });
+
+    // 7. Planned stop: SIGTERM makes keepalived send priority 0, so R2 takes over after Skew_Time only.
+    m2 = r2.mark();
+    t = await r1.stop();
+    took = (await both(r2, 'MASTER', m2)) - t;
+    assert.ok(took <= takeoverBound, `R2 took over ${took} ms after R1's planned stop\n${logs()}`);
+    conv = await converge(prober, t, 'planned stop', logs);
+    [h4, h6] = await holdersAfter(topo, ['R2'], true);
+    assert.deepEqual([h4, h6], [['R2'], ['R2']], 'after a planned stop only R2 holds the VIPs (R1 removed them)');
+    steps.push({ name: 'R1 keepalived SIGTERM (planned stop)', t, convergedAt: conv, takeoverMs: took, holders4: h4, holders6: h6 });
 
     await new Promise((r) => setTimeout(r, 300));
     const report = await prober.stop();

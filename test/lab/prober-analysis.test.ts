@@ -125,3 +125,24 @@ test('outages are attributed to the latest event at or before their start (+ sla
   assert.equal(outagesIn(v4, T0 + 300, T0 + 310).length, 1);
   assert.equal(outagesIn(v4, T0 + 500, T0 + 600).length, 0);
 });
+
+test('slow replies are late, not lost; attributed to the event whose window they were sent in', () => {
+  const r = replies(100, 2);
+  // Requests 40-44 held ~60 ms (a router queueing them while nobody owned the VIP) and answered in a burst.
+  for (let s = 40; s < 45; s++) r[s] = { seq: s, t: T0 + 44 * 2 + 60, rttMs: T0 + 44 * 2 + 60 - (T0 + s * 2) };
+  const tr = analyzeProbes(data(r, 100), T0, T0 + 200);
+  assert.equal(tr.lost, 0);
+  assert.deepEqual(tr.outages, []);
+  assert.equal(tr.late, 5);
+  assert.deepEqual(tr.lateReplies.map((x) => x.seq), [40, 41, 42, 43, 44]);
+  assert.equal(tr.rttMs?.max, 68);
+  const rep: ProbeReport = { intervalMs: 2, startedAt: T0, stoppedAt: T0 + 200, targets: [tr], events: [{ t: T0 + 79, name: 'planned stop' }, { t: T0 + 150, name: 'later' }] };
+  const [stop, later] = attributeOutages(rep);
+  assert.equal(stop!.lateProbes, 5);
+  assert.equal(stop!.maxLateRttMs, 68);
+  assert.equal(stop!.outageMs, 0);
+  assert.equal(later!.lateProbes, 0);
+  // A stricter threshold counts none of the ordinary replies as late.
+  assert.equal(analyzeProbes(data(replies(10, 2), 10), T0, T0 + 20, 0.05).late, 10);
+  assert.equal(analyzeProbes(data(replies(10, 2), 10), T0, T0 + 20, 0.2).late, 0);
+});

@@ -6,3 +6,5 @@ export * from './exec.js';
 export * from './topology.js';
 export * from './prober.js';
 export * from './daemons.js';
+export * from './hostile.js';
+export * from './blaster.js';

@@ -37,6 +37,8 @@ export interface ProberOptions {
   from?: NodeName;
   /** After stop, wait this long for late replies (default 100 ms). */
   drainMs?: number;
+  /** A reply slower than this is counted as late (default 50 ms). */
+  lateMs?: number;
 }
 
 /** One reply as received: kernel receive time and round-trip time, ms. */
@@ -73,6 +75,13 @@ export interface TargetReport {
   duplicates: number;
   /** Times (ms since the epoch) of the duplicates (at most 1000 kept). */
   duplicateTimes: number[];
+  /**
+   * Replies that came back later than `lateMs` (default 50 ms): not lost, but held somewhere (e.g. queued in a
+   * router's neighbour table while nobody owned the VIP). They do not make or end an outage; see lateReplies.
+   */
+  late: number;
+  /** The late replies (at most 10000 kept): sequence, receive time, round-trip time. */
+  lateReplies: ProbeReply[];
   /** Requests the kernel refused (e.g. EHOSTUNREACH when the gateway's neighbour entry failed). */
   sendErrors: number;
   longestOutageMs: number;
@@ -105,9 +114,11 @@ export interface ProbeData {
  * Pure analysis of one target's replies. `stoppedAt` closes an outage still open at the end. Every gap is an
  * outage, however short (one lost probe at a 2 ms interval reads ~4 ms).
  */
-export function analyzeProbes(d: ProbeData, startedAt: number, stoppedAt: number): TargetReport {
+export function analyzeProbes(d: ProbeData, startedAt: number, stoppedAt: number, lateMs = 50): TargetReport {
   const bySeq = new Map<number, ProbeReply>();
   let duplicates = 0;
+  let late = 0;
+  const lateReplies: ProbeReply[] = [];
   const duplicateTimes: number[] = [];
   let rmin = Infinity;
   let rmax = 0;
@@ -123,6 +134,10 @@ export function analyzeProbes(d: ProbeData, startedAt: number, stoppedAt: number
       continue;
     }
     bySeq.set(r.seq, r);
+    if (r.rttMs > lateMs) {
+      late += 1;
+      if (lateReplies.length < 10_000) lateReplies.push(r);
+    }
     rmin = Math.min(rmin, r.rttMs);
     rmax = Math.max(rmax, r.rttMs);
     rsum += r.rttMs;
@@ -168,6 +183,8 @@ export function analyzeProbes(d: ProbeData, startedAt: number, stoppedAt: number
     lost: Math.max(0, d.sent - got.length),
     duplicates,
     duplicateTimes,
+    late,
+    lateReplies,
     sendErrors: d.sendErrors,
     longestOutageMs: outages.reduce((m, o) => Math.max(m, o.durationMs), 0),
     outages,
@@ -187,6 +204,9 @@ export interface EventImpact {
   outages: Outage[];
   /** Duplicate replies between this event and the next. */
   duplicates: number;
+  /** Late replies to requests sent between this event and the next, and the longest round trip among them. */
+  lateProbes: number;
+  maxLateRttMs: number;
 }
 
 /** The outages of a target that overlap the window [t, until): they end after t and start before until. */
@@ -211,6 +231,7 @@ export function attributeOutages(report: ProbeReport, events: LabEvent[] = repor
     const until = i + 1 < evs.length ? evs[i + 1]!.t : Infinity;
     for (const tr of report.targets) {
       const os = tr.outages.filter((o) => owner(o) === i);
+      const lateIn = tr.lateReplies.filter((r) => r.t - r.rttMs >= ev.t - slackMs && r.t - r.rttMs < until - slackMs);
       res.push({
         event: ev,
         target: tr.name,
@@ -218,6 +239,8 @@ export function attributeOutages(report: ProbeReport, events: LabEvent[] = repor
         lostProbes: os.reduce((s, o) => s + o.lost, 0),
         outages: os,
         duplicates: tr.duplicateTimes.filter((x) => x >= ev.t && x < until).length,
+        lateProbes: lateIn.length,
+        maxLateRttMs: lateIn.reduce((m, r) => Math.max(m, r.rttMs), 0),
       });
     }
   });
@@ -235,6 +258,7 @@ function childScript(): string {
  */
 export class Prober {
   readonly intervalMs: number;
+  lateMs = 50;
   startedAt = 0;
   stoppedAt: number | null = null;
   private readonly data: ProbeData[];
@@ -281,6 +305,7 @@ export class Prober {
     };
     const proc = topo.spawn(opts.from ?? 'H', process.execPath, [childScript(), JSON.stringify(cfg)]);
     const p = new Prober(topo, proc, targets, intervalMs);
+    p.lateMs = opts.lateMs ?? 50;
     const ready = await proc.waitForLine(/^ready /, { timeoutMs: 10_000, stream: 'stdout' }).catch((e: Error) => {
       throw new LabError(`prober did not start: ${e.message}`);
     });
@@ -403,7 +428,7 @@ export class Prober {
     // While running, requests sent in the last ~interval+RTT may simply not be answered yet: leave them out.
     const grace = this.stoppedAt === null ? Math.ceil(50 / this.intervalMs) : 0;
     const targets = this.data.map((d) =>
-      analyzeProbes({ ...d, sent: Math.max(0, d.sent - grace) }, this.startedAt, end),
+      analyzeProbes({ ...d, sent: Math.max(0, d.sent - grace) }, this.startedAt, end, this.lateMs),
     );
     const events = (this.topo?.events ?? []).filter((e) => e.t >= this.startedAt - 1 && e.t <= end);
     return { intervalMs: this.intervalMs, startedAt: this.startedAt, stoppedAt: end, targets, events };
@@ -426,12 +451,13 @@ export class Prober {
 export function formatReport(r: ProbeReport): string {
   const lines = [
     `probes every ${r.intervalMs} ms for ${((r.stoppedAt - r.startedAt) / 1000).toFixed(1)} s`,
-    'target      address              sent   recv   lost  dup  longest outage',
+    'target      address              sent   recv   lost  dup  late  longest outage  max rtt',
   ];
   for (const t of r.targets) {
     lines.push(
       `${t.name.padEnd(11)} ${t.address.padEnd(20)} ${String(t.sent).padStart(6)} ${String(t.received).padStart(6)} ` +
-        `${String(t.lost).padStart(6)} ${String(t.duplicates).padStart(4)}  ${t.longestOutageMs.toFixed(1)} ms`,
+        `${String(t.lost).padStart(6)} ${String(t.duplicates).padStart(4)} ${String(t.late).padStart(5)}  ` +
+        `${`${t.longestOutageMs.toFixed(1)} ms`.padStart(14)}  ${t.rttMs ? `${t.rttMs.max.toFixed(1)} ms` : '-'}`,
     );
   }
   return lines.join('\n');
