@@ -148,6 +148,16 @@ export function step(state: VrState, event: VrEvent, now: number): StepResult {
     case 'recover':
       onRecover(b);
       break;
+    case 'force_master':
+      // keepalived sync group: another member became Master, this one follows (as if its Master_Down_Timer fired).
+      if (b.d.state === 'backup') becomeMaster(b, 'sync_group');
+      break;
+    case 'force_backup':
+      if (b.d.state === 'master') yieldToBackup(b);
+      break;
+    case 'restart_down_timer':
+      if (b.d.state === 'backup') b.setTimer('master_down', b.d.masterDownIntervalUs);
+      break;
     default:
       break;
   }
@@ -398,6 +408,17 @@ function onSetPriority(b: StepBuilder, priority: number): void {
   // Skew_Time depends on Priority (RFC 5798 §6.1): recompute. A running Master_Down_Timer keeps its deadline; the
   // new interval applies from the next reset. A Master simply advertises the new priority from its next advert.
   b.recompute();
+}
+
+/** keepalived sync group: leave Master for Backup because another member did (cf. §6.4.3, minus the advert). */
+function yieldToBackup(b: StepBuilder): void {
+  const d = b.d;
+  b.cancelTimer();
+  b.actions.push({ type: 'remove_vips' });
+  d.masterAddress = null;
+  d.masterPriority = 0;
+  b.setTimer('master_down', d.masterDownIntervalUs);
+  b.enter('backup', 'sync_group');
 }
 
 /** Convenience: run several events in order, concatenating actions. */

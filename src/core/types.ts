@@ -67,7 +67,8 @@ export type TransitionReason =
   | 'higher_priority_advert' // Master -> Backup (RFC 5798 §6.4.3)
   | 'shutdown' // any -> Initialize (RFC 5798 §6.4.2, §6.4.3)
   | 'fault' // any -> Fault (tracking)
-  | 'recover'; // Fault -> Initialize -> Backup/Master
+  | 'recover' // Fault -> Initialize -> Backup/Master
+  | 'sync_group'; // moved with its keepalived sync group
 
 /** The state of one machine. Treat it as immutable: `step` returns a new object when anything changes. */
 export interface VrState {
@@ -113,7 +114,12 @@ export type VrEvent =
   | AdvertEvent
   | { type: 'set_priority'; priority: number }
   | { type: 'fault' }
-  | { type: 'recover' };
+  | { type: 'recover' }
+  /** keepalived sync groups (not in the RFC): a member is moved to Master / Backup with its group. */
+  | { type: 'force_master' }
+  | { type: 'force_backup' }
+  /** Sync group refused Master for now: stay Backup and run the Master_Down_Timer again. */
+  | { type: 'restart_down_timer' };
 
 export type LogCode =
   | 'higher_prio_advert' // "(VI_1) Master received advert from X with higher priority N, ours M"

@@ -10,10 +10,12 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, formatDiagnostic } from '../config/index.js';
-import type { KeepalivedConfig, VirtualAddress, VrrpInstance } from '../config/model.js';
+import type { KeepalivedConfig, SyncGroup, VirtualAddress, VrrpInstance } from '../config/model.js';
 import {
   GarpSender,
+  Routes,
   Rtnl,
+  VipFirewall,
   RtnlMonitor,
   SysError,
   VmacManager,
@@ -28,11 +30,15 @@ import {
 } from '../linux/index.js';
 import { IFA_F_SECONDARY } from '../wire/netlink.js';
 import { formatIP, isIPv6LinkLocal, isMulticast, parseIP, sameAddr } from '../wire/inet.js';
+import { parseRouteSpec, parseRuleSpec, type RouteSpec, type RuleSpec } from '../wire/route-spec.js';
 import { checkAdvert, decodeIPv4, decodeIPv6, encodeAdvert, type Rejection } from '../wire/vrrp.js';
 import { VERSION } from '../version.js';
-import type { DaemonControl, DaemonStatus, ReloadResult, TransitionInfo } from './api.js';
+import type { DaemonControl, DaemonStatus, ReloadResult, TrackerStatus, TransitionInfo } from './api.js';
 import { Instance, newCounters, REASON_COUNTER, type Attachment, type Host } from './instance.js';
 import { Logger } from './log.js';
+import { Notifier, ScriptSecurity, type NotifyState, type ScriptLog } from './notify.js';
+import { syncGroupStep, type GroupState, type MemberState, type SyncGroupView } from './syncgroup.js';
+import { Tracker } from './track.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -85,6 +91,20 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   /** True once the state directory is ours (after stale cleanup); only then may stop() remove the state file. */
   private ownsState = false;
   private reloading = false;
+  private tracker: Tracker | null = null;
+  private routes: Routes | null = null;
+  private firewall: VipFirewall | null = null;
+  private parsedRoutes = new Map<Instance, { routes: RouteSpec[]; rules: RuleSpec[] }>();
+  private notifier: Notifier | null = null;
+  private groups = new Map<string, { cfg: SyncGroup; state: GroupState; wantMaster: Set<string> }>();
+  /** Own interface down (keepalived tracks the instance's interface unless dont_track_primary). */
+  private linkFault = new Map<Instance, boolean>();
+  private faultApplied = new Map<Instance, boolean>();
+  private readonly scriptLog: ScriptLog = {
+    info: (m) => this.log.info(m),
+    warn: (m) => this.log.warn(m),
+    error: (m) => this.log.error(m),
+  };
   /** Packets that matched no instance, by reason. */
   readonly unmatched = newCounters();
 
@@ -127,6 +147,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       }
     }
     this.rtnl = Rtnl.open();
+    this.routes = new Routes(this.rtnl);
     this.vmacs = new VmacManager(this.rtnl);
     this.garpSender = GarpSender.open();
     const families = new Set(config.instances.map((i) => i.family));
@@ -151,6 +172,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     this.instances = config.instances.map((c) => new Instance(c, this));
     await this.removeConfiguredAddresses();
     for (const inst of this.instances) await this.attachInstance(inst);
+    await this.setupTracking(config, null);
+    await this.applyFirewall(config);
     this.writeState();
     const delay = config.global.startupDelay;
     if (delay > 0) {
@@ -199,7 +222,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       this.placements.set(inst, await this.placeVips(inst, a));
       const up = link.up && link.lowerUp;
       this.linkState.set(link.ifindex, up);
-      if (!up && !c.dontTrackPrimary) inst.fault();
+      this.linkFault.set(inst, !up);
+      this.refreshFault(inst);
     } catch (e) {
       this.log.error(e instanceof SysError || e instanceof DaemonError ? `(${c.name}) ${stripName(e.message, c.name)}` : `(${c.name}) ${(e as Error).message}`);
       this.log.info(`(${c.name}) Entering FAULT STATE (init)`);
@@ -372,8 +396,59 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         }
         this.installed.set(`${p.ifname}|${p.vip.address}`, { ifname: p.ifname, family: p.vip.family, address: p.vip.address, prefix: p.vip.prefix });
       }),
-    ).then(() => this.writeState());
+    )
+      .then(() => this.routesFor(inst, true))
+      .then(() => this.writeState());
     this.vipsReady.set(inst, ready);
+  }
+
+  /** keepalived's no_accept: one nftables table of vipd's own, set at start-up and on reload, never on takeover. */
+  private async applyFirewall(config: KeepalivedConfig): Promise<void> {
+    const vips = config.instances
+      .filter((c) => !c.accept && c.priority !== 255)
+      .flatMap((c) => [...c.vips, ...c.vipsExcluded].map((v) => ({ family: v.family, address: v.address })));
+    if (vips.length === 0 && !this.firewall) return;
+    try {
+      this.firewall ??= VipFirewall.open();
+      await this.firewall.apply(vips);
+      if (vips.length > 0) this.log.info(`no_accept: nftables table inet vipd drops traffic to ${vips.length} VIP(s)`);
+    } catch (e) {
+      this.log.error(`no_accept cannot be enforced: ${(e as Error).message}`);
+    }
+  }
+
+  /** virtual_routes / virtual_rules, installed with the VIPs and removed with them. */
+  private async routesFor(inst: Instance, add: boolean): Promise<void> {
+    let parsed = this.parsedRoutes.get(inst);
+    if (!parsed) {
+      parsed = { routes: [], rules: [] };
+      for (const r of inst.cfg.virtualRoutes) {
+        const res = parseRouteSpec(r.text, { family: inst.family });
+        if (res.ok) parsed.routes.push(res.spec);
+        else this.log.error(`(${inst.name}) virtual_routes "${r.text}": ${res.error} - ignoring`);
+      }
+      for (const r of inst.cfg.virtualRules) {
+        const res = parseRuleSpec(r.text, { family: inst.family });
+        if (res.ok) parsed.rules.push(res.spec);
+        else this.log.error(`(${inst.name}) virtual_rules "${r.text}": ${res.error} - ignoring`);
+      }
+      this.parsedRoutes.set(inst, parsed);
+    }
+    const rt = this.routes!;
+    const run = async (what: string, f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        this.log.error(`(${inst.name}) ${what}: ${(e as Error).message}`);
+      }
+    };
+    if (add) {
+      for (const r of parsed.rules) await run('add rule', () => rt.addRule(r));
+      for (const r of parsed.routes) await run('add route', () => rt.addRoute(r, { replace: true }));
+    } else {
+      for (const r of parsed.routes) await run('delete route', () => rt.delRoute(r, { ignoreMissing: true }));
+      for (const r of parsed.rules) await run('delete rule', () => rt.delRule(r, { ignoreMissing: true }));
+    }
   }
 
   removeVips(inst: Instance): void {
@@ -390,7 +465,9 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
           }
           this.installed.delete(`${p.ifname}|${p.vip.address}`);
         }),
-      ).then(() => this.writeState()),
+      )
+        .then(() => this.routesFor(inst, false))
+        .then(() => this.writeState()),
     );
     this.vipsReady.set(inst, done);
   }
@@ -428,6 +505,126 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
 
   onTransition(inst: Instance, info: TransitionInfo): void {
     this.emit('transition', inst.name, inst.family, info);
+    const prio = inst.vr?.priority ?? inst.cfg.priority;
+    const ns: NotifyState | null =
+      info.to === 'MASTER' || info.to === 'BACKUP' || info.to === 'FAULT' ? info.to : info.reason === 'shutdown' ? 'STOP' : null;
+    if (ns) this.notifier?.instanceTransition(inst.cfg, ns, ns === 'STOP' ? 0 : prio);
+    this.syncGroupMove(inst, info);
+  }
+
+  // --- tracking, sync groups, notify --------------------------------------------------------------------------------
+
+  private async setupTracking(config: KeepalivedConfig, prev: Tracker | null): Promise<void> {
+    const security = new ScriptSecurity(config.global, this.scriptLog);
+    const tracker = new Tracker(config, { log: this.scriptLog, security });
+    if (prev) tracker.adoptState(prev);
+    const links = new Map((await this.rtnl!.listLinks()).map((l) => [l.name, l.up && l.lowerUp]));
+    for (const name of tracker.trackedInterfaces()) tracker.setInterface(name, links.get(name) ?? false);
+    tracker.on('change', (name: string) => this.refreshTracking(name));
+    prev?.stop();
+    this.tracker = tracker;
+    this.notifier?.close();
+    this.notifier = new Notifier(config.global, { log: this.scriptLog, security });
+    const groups = new Map<string, { cfg: SyncGroup; state: GroupState; wantMaster: Set<string> }>();
+    for (const g of config.syncGroups) {
+      const old = this.groups.get(g.name);
+      groups.set(g.name, { cfg: g, state: old?.state ?? 'INIT', wantMaster: new Set() });
+    }
+    this.groups = groups;
+    tracker.start();
+    for (const inst of this.instances) this.refreshTracking(inst.name);
+  }
+
+  /** Apply the tracker's effective priority and fault state to an instance. */
+  private refreshTracking(name: string): void {
+    const inst = this.instances.find((i) => i.name === name);
+    if (!inst || !inst.vr || !this.tracker) return;
+    const p = this.tracker.effectivePriority(name);
+    if (p !== inst.vr.priority) {
+      // The Tracker logs keepalived's "(VI_1) Changing effective priority from X to Y".
+      inst.feed({ type: 'set_priority', priority: p });
+      const st = inst.state;
+      if (st === 'MASTER' || st === 'BACKUP') this.notifier?.priorityChange(inst.cfg, st, p);
+    }
+    this.refreshFaultGroup(inst);
+  }
+
+  private ownFault(inst: Instance): boolean {
+    const link = (this.linkFault.get(inst) ?? false) && !inst.cfg.dontTrackPrimary;
+    return link || (this.tracker?.isFault(inst.name) ?? false);
+  }
+
+  private syncGroupOf(inst: Instance): { cfg: SyncGroup; state: GroupState; wantMaster: Set<string> } | null {
+    return inst.cfg.syncGroup ? (this.groups.get(inst.cfg.syncGroup) ?? null) : null;
+  }
+
+  private members(g: { cfg: SyncGroup }): Instance[] {
+    return g.cfg.instances.map((n) => this.instances.find((i) => i.name === n)).filter((i): i is Instance => i !== undefined);
+  }
+
+  /** Fault when the instance's own trackers or interface fail, or (sync group) any member's do. */
+  private refreshFault(inst: Instance): void {
+    const g = this.syncGroupOf(inst);
+    const want = g ? this.members(g).some((m) => this.ownFault(m)) : this.ownFault(inst);
+    if (want === (this.faultApplied.get(inst) ?? false)) return;
+    this.faultApplied.set(inst, want);
+    if (want) inst.fault();
+    else inst.recover();
+  }
+
+  private refreshFaultGroup(inst: Instance): void {
+    const g = this.syncGroupOf(inst);
+    for (const m of g ? this.members(g) : [inst]) this.refreshFault(m);
+  }
+
+  private groupView(g: { cfg: SyncGroup; state: GroupState; wantMaster: Set<string> }, self?: Instance, selfState?: MemberState): SyncGroupView {
+    const memberState: Record<string, MemberState> = {};
+    const faultCondition = new Set<string>();
+    for (const m of this.members(g)) {
+      const st = m === self && selfState ? selfState : m.state;
+      memberState[m.name] = st === 'STOP' ? 'INIT' : st;
+      if (this.ownFault(m)) faultCondition.add(m.name);
+    }
+    return { name: g.cfg.name, members: g.cfg.instances, state: g.state, memberState, faultCondition, wantMaster: g.wantMaster };
+  }
+
+  mayBecomeMaster(inst: Instance): boolean {
+    const g = this.syncGroupOf(inst);
+    if (!g) return true;
+    const d = syncGroupStep(this.groupView(g), inst.name, 'MASTER');
+    if (!d.allow) {
+      g.wantMaster.add(inst.name);
+      return false;
+    }
+    return true;
+  }
+
+  private syncGroupMove(inst: Instance, info: TransitionInfo): void {
+    const g = this.syncGroupOf(inst);
+    if (!g || (info.to !== 'MASTER' && info.to !== 'BACKUP' && info.to !== 'FAULT')) return;
+    const from = info.from === 'STOP' ? 'INIT' : info.from;
+    const d = syncGroupStep(this.groupView(g, inst, from), inst.name, info.to);
+    g.state = d.groupState;
+    if (d.log) this.log.info(d.log);
+    if (d.groupChanged) {
+      g.wantMaster.clear();
+      this.notifier?.groupTransition(g.cfg, d.groupState === 'INIT' ? 'BACKUP' : d.groupState);
+    }
+    for (const f of d.force) {
+      const m = this.instances.find((i) => i.name === f.instance);
+      if (!m) continue;
+      if (f.to === 'MASTER') m.feed({ type: 'force_master' });
+      else if (f.to === 'BACKUP') m.feed({ type: 'force_backup' });
+      else this.refreshFault(m);
+    }
+  }
+
+  onLowerPriorityAdvert(inst: Instance, priority: number): void {
+    this.notifier?.masterRxLowerPri(inst.cfg, priority);
+  }
+
+  trackerStatus(inst: Instance): TrackerStatus[] {
+    return this.tracker?.status(inst.name) ?? [];
   }
 
   onAdvert(inst: Instance, interArrivalMs: number | null): void {
@@ -463,22 +660,23 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     const prev = this.linkState.get(link.ifindex);
     if (prev === up) return;
     this.linkState.set(link.ifindex, up);
+    this.log.info(`Netlink reports ${link.name} ${up ? 'up' : 'down'}`);
+    this.tracker?.setInterface(link.name, up);
     for (const inst of this.instances) {
-      const a = inst.attachment;
-      if (!a || inst.cfg.dontTrackPrimary) continue;
-      if (a.ifindex !== link.ifindex) continue;
-      this.log.info(`Netlink reports ${link.name} ${up ? 'up' : 'down'}`);
-      if (up) inst.recover();
-      else inst.fault();
+      if (inst.attachment?.ifindex !== link.ifindex) continue;
+      this.linkFault.set(inst, !up);
+      this.refreshFaultGroup(inst);
     }
   }
 
   private onLinkGone(ifindex: number): void {
     this.linkState.set(ifindex, false);
     for (const inst of this.instances) {
-      if (inst.attachment?.ifindex === ifindex && !inst.cfg.dontTrackPrimary) {
+      if (inst.attachment?.ifindex === ifindex) {
         this.log.info(`Interface ${inst.attachment.ifname} deleted`);
-        inst.fault();
+        this.tracker?.setInterface(inst.attachment.ifname, false);
+        this.linkFault.set(inst, true);
+        this.refreshFaultGroup(inst);
       }
     }
   }
@@ -579,9 +777,18 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         else inst.shutdown();
       }
       await Promise.all(releases);
+      if (this.notifier) {
+        await Promise.race([this.notifier.idle(), sleep(2_000)]);
+        this.notifier.close();
+      }
+      this.tracker?.stop();
       await Promise.all([...this.vipsReady.values()]).catch(() => undefined);
       if (this.vmacs) {
         for (const err of await this.vmacs.releaseAll()) this.log.error(err.message);
+      }
+      if (this.firewall) {
+        await this.firewall.remove().catch((e: Error) => this.log.error(e.message));
+        this.firewall.close();
       }
       this.sockets[4]?.close();
       this.sockets[6]?.close();
@@ -666,6 +873,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       }
     }
     for (const inst of starting) await this.attachInstance(inst);
+    await this.setupTracking(next, this.tracker);
+    await this.applyFirewall(next);
     for (const inst of starting) if (inst.attachment) inst.startup();
     this.writeState();
     result.ok = true;

@@ -8,7 +8,7 @@ import { STATE_NAMES, type Action, type VrConfig, type VrEvent, type VrState } f
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
 import { formatIP, parseIP } from '../wire/inet.js';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, passAuthData, type Advert, type ChecksumForm, type RejectReason, type RxExpectation } from '../wire/vrrp.js';
-import { COUNTER_NAMES, type CounterName, type InstanceStatus, type StateName, type TransitionInfo } from './api.js';
+import { COUNTER_NAMES, type CounterName, type InstanceStatus, type StateName, type TrackerStatus, type TransitionInfo } from './api.js';
 import type { Logger } from './log.js';
 
 /** What an instance needs from the daemon. */
@@ -25,6 +25,11 @@ export interface Host {
   drainSockets(): void;
   onTransition(inst: Instance, info: TransitionInfo): void;
   onAdvert(inst: Instance, interArrivalMs: number | null): void;
+  /** Sync groups: may this member become Master now? (keepalived waits until every member wants it.) */
+  mayBecomeMaster(inst: Instance): boolean;
+  /** A master heard a lower-priority advert (notify_master_rx_lower_pri). */
+  onLowerPriorityAdvert(inst: Instance, priority: number): void;
+  trackerStatus(inst: Instance): TrackerStatus[];
 }
 
 /** Resolved interface facts, filled in when the instance attaches to its interface. */
@@ -191,6 +196,8 @@ export class Instance {
     const prev = this.vr;
     this.vr = initialState(this.vrConfig(a.src));
     if (prev?.faulted) this.vr = { ...this.vr, faulted: true };
+    // Keep the effective priority tracking gave the previous machine.
+    if (prev && prev.priority !== this.vr.priority) this.vr = step(this.vr, { type: 'set_priority', priority: prev.priority }, this.host.nowUs()).state;
   }
 
   // --- events -------------------------------------------------------------------------------------------------
@@ -360,6 +367,7 @@ export class Instance {
         this.log.info(`(${n}) Master received advert from ${from} with same priority ${theirs} but higher IP address than ours`);
         break;
       case 'lower_prio_advert':
+        this.host.onLowerPriorityAdvert(this, theirs);
         this.log.info(`(${n}) Received advert from ${from} with lower priority ${theirs}, ours ${ours}${this.cfg.lowerPrioNoAdvert ? '' : ', forcing new election'}`);
         break;
       case 'prio_zero_received':
@@ -386,6 +394,10 @@ export class Instance {
       // the Master_Down_Timer, the generation has moved on and this expiry is stale.
       this.host.drainSockets();
       if (gen !== this.vr.timer?.gen) return;
+      if (this.vr.state === 'backup' && !this.host.mayBecomeMaster(this)) {
+        this.feed({ type: 'restart_down_timer' });
+        return;
+      }
     }
     this.feed({ type: 'timer', gen });
   }
@@ -455,7 +467,7 @@ export class Instance {
       masterAdverIntervalMs: vr ? vr.masterAdverIntervalUs / 1000 : this.cfg.advertIntervalCs * 10,
       masterDownIntervalMs: vr ? vr.masterDownIntervalUs / 1000 : 0,
       lastTransition: this.lastTransition,
-      tracking: [],
+      tracking: this.host.trackerStatus(this),
       counters: { ...this.counters },
       checksumForms: { ...this.checksumForms },
       syncGroup: this.cfg.syncGroup,
