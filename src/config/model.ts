@@ -259,6 +259,7 @@ export interface TrackProcess {
   delay: number;
   forkDelay: number;
   terminateDelay: number;
+  /** Match the full command line (`full_command`; always true when `args` are given, as keepalived does). */
   fullCommand: boolean;
   src: SourcePos;
 }

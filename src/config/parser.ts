@@ -804,6 +804,8 @@ class Interpreter {
       this.err(st, `vrrp_track_process ${name} has no 'process'; removed`);
       return;
     }
+    // Parameters mean the whole command line is matched (keepalived sets full_command with them).
+    if (tp.args !== null) tp.fullCommand = true;
     if (tp.quorumMax !== null && tp.quorumMax < tp.quorum) {
       this.err(st, `vrrp_track_process ${name}: quorum_max ${tp.quorumMax} is below quorum ${tp.quorum}; quorum_max ignored`);
       tp.quorumMax = null;
