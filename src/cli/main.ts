@@ -6,6 +6,7 @@ import { registerStatus } from './status.js';
 import { registerReload } from './reload.js';
 import { registerHandover } from './handover.js';
 import { registerGarp } from './garp.js';
+import { registerLab } from './lab.js';
 
 /**
  * The `vipd` command. Each subcommand lives in its own module and registers itself here;
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerReload(program);
   registerHandover(program);
   registerGarp(program);
+  registerLab(program);
   return program;
 }
 

@@ -12,10 +12,11 @@
  * Lab tooling only (it runs `ip` through the topology); see docs/lab.md.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execCapture, LabError, removeDir, sleep } from './exec.js';
-import { daemonCommand, keepalivedConf, keepalivedVersion, masterDownIntervalMs, RouterDaemon, type VrrpInstanceSpec } from './daemons.js';
+import { LabError, removeDir, sleep } from './exec.js';
+import { keepalivedConf, keepalivedVersion, masterDownIntervalMs, RouterDaemon, type VrrpInstanceSpec } from './daemons.js';
 import { outagesIn, Prober, type ProbeReport, type ProbeTarget } from './prober.js';
 import { buildTopology, canonical, cleanStaleLab, labNamespaceNames, type RouterName, type Topology } from './topology.js';
 
@@ -120,7 +121,7 @@ export interface StoryHooks {
    * Probe targets (comma-separated) stopped answering (up false; t: their last reply) or answer again (up true,
    * after darkMs without reply). Only silences that lost probes are reported.
    */
-  probe?(targets: string, up: boolean, darkMs: number, t: number): void;
+  probe?(targets: string, up: boolean, darkMs: number, t: number, noneLost?: boolean): void;
   /** A wait began (expectedMs: what the protocol promises, for a progress bar); null ends it. */
   wait?(w: { label: string; start: number; expectedMs: number } | null): void;
   /** The host's prober started (its live() feeds a status line). */
@@ -186,6 +187,13 @@ export async function runStory(
   }
 }
 
+interface ControlAnswer {
+  ok: boolean;
+  reload?: { unchanged: string[]; changed: string[] };
+  message?: string;
+  error?: string;
+}
+
 interface RouterSlot {
   name: RouterName;
   kind: 'vipd' | 'keepalived';
@@ -211,6 +219,7 @@ class Story {
   private probeDarkSince = new Map<string, number>();
   private polling = false;
   private quiet = false;
+  private stalls: string[] = [];
   private probeMark = new Map<string, { index: number; seq: number }>();
 
   constructor(
@@ -395,12 +404,20 @@ class Story {
   }
 
   /** Wait until every instance of `slot` logged MASTER after log index `from`; returns the time of the first. */
-  private async waitMaster(slot: RouterSlot, label: string, expectedMs: number, from: number, since = Date.now()): Promise<number | null> {
+  private async waitMaster(
+    slot: RouterSlot,
+    label: string,
+    expectedMs: number,
+    from: number,
+    since = Date.now(),
+    timeoutMs = expectedMs + 10_000,
+  ): Promise<number | null> {
     this.hooks.wait?.({ label, start: since, expectedMs });
     try {
       let first: number | null = null;
+      const end = Date.now() + timeoutMs;
       for (const i of this.instances) {
-        const l = await slot.daemon!.waitForState('MASTER', { instance: i, from, timeoutMs: expectedMs + 10_000 });
+        const l = await slot.daemon!.waitForState('MASTER', { instance: i, from, timeoutMs: Math.max(1, end - Date.now()) });
         first = first === null ? l.t : Math.min(first, l.t);
       }
       return first;
@@ -423,17 +440,35 @@ class Story {
     return this.instances.map((i) => `${i} ${slot.states.get(i) ?? '?'}`).join(', ');
   }
 
-  private vipdBin(): string {
-    return daemonCommand('vipd', '/nonexistent')[1][0]!;
-  }
-
-  /** `vipd <cmd> INSTANCE --control-socket <R1's>` as a user would type it; returns its output. */
-  private async vipdCtl(slot: RouterSlot, args: string[]): Promise<string> {
-    const sock = join(slot.daemon!.dir, 'vipd.sock');
-    const r = await execCapture(process.execPath, [this.vipdBin(), ...args, '--control-socket', sock], { timeoutMs: 30_000 });
-    const out = (r.stdout + r.stderr).trim();
-    if (r.code !== 0) throw new LabError(`vipd ${args.join(' ')} on ${slot.name} failed (exit ${r.code}): ${out}`);
-    return out;
+  /** One request on a vipd's control socket (what `vipd handover|reload` send), one JSON reply line. */
+  private control(slot: RouterSlot, req: Record<string, unknown>, timeoutMs = 30_000): Promise<ControlAnswer> {
+    const path = join(slot.daemon!.dir, 'vipd.sock');
+    return new Promise((resolve, reject) => {
+      const sock = createConnection({ path });
+      let buf = '';
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new LabError(`no reply on ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      sock.setEncoding('utf8');
+      sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
+      sock.on('data', (c: string) => {
+        buf += c;
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        clearTimeout(timer);
+        sock.destroy();
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)) as ControlAnswer);
+        } catch {
+          reject(new LabError(`unreadable reply on ${path}`));
+        }
+      });
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new LabError(`${slot.name}'s control socket ${path}: ${e.message}`));
+      });
+    });
   }
 
   // ---- the story -----------------------------------------------------------------------------------------------
@@ -448,6 +483,7 @@ class Story {
     let description: string;
     let boundMs: number;
     let bound: string;
+    let stopping: Promise<number> | null = null;
     if (s === 'unplanned') {
       kind = 'unplanned';
       description = 'R1 loses power (its daemon killed with SIGKILL, its LAN cable pulled)';
@@ -465,25 +501,31 @@ class Story {
       description = `R1's ${r1.kind} stopped with SIGTERM (priority 0 advert; vipd keeps the VIP until R2 is heard)`;
       this.say(`R1 is taken down for maintenance: SIGTERM to its ${r1.kind}`);
       t = topo.mark('story: R1 SIGTERM');
-      await r1.daemon!.stop(Math.max(5_000, this.mdi(R2_PRIORITY) + 2_000));
+      // The daemon exits once R2 is heard (or after Master_Down_Interval); wait for R2 meanwhile.
+      stopping = r1.daemon!.stop(Math.max(5_000, this.mdi(R2_PRIORITY) + 2_000));
     } else {
       kind = 'handover';
       boundMs = this.skew(R2_PRIORITY);
       bound = "R2's Skew_Time (planned: priority 0 advert)";
       description = `vipd handover ${this.instances.join(', ')} on R1 (through its control socket)`;
+      for (const i of this.instances) this.say(`R1: vipd handover ${i}   (through R1's control socket)`);
       t = topo.mark('story: vipd handover');
-      for (const i of this.instances) {
-        this.say(`R1: vipd handover ${i}`);
-        const out = await this.vipdCtl(r1, ['handover', i]);
-        this.say(`  ${out}`);
+      const replies = await Promise.all(this.instances.map((i) => this.control(r1, { cmd: 'handover', instance: i })));
+      for (const [k, r] of replies.entries()) {
+        if (!r.ok) throw new LabError(`vipd handover ${this.instances[k]} on R1 failed: ${r.error ?? r.message ?? JSON.stringify(r)}`);
+        this.say(`  ${this.instances[k]}: ${r.message ?? 'done'}`);
       }
     }
     const mt = await this.waitMaster(r2, 'R2 taking over', boundMs, from, t).catch((e: Error) => {
       this.problems.push(`R2 did not take over after "${s}": ${e.message.split('\n')[0]}`);
       return null;
     });
-    if (mt !== null) this.say(`R2 is MASTER ${Math.round(mt - t)} ms after the event (bound ${Math.round(boundMs)} ms)`);
+    if (mt !== null) this.say(`R2 is MASTER ${Math.round(mt - t)} ms after the event`);
     await this.waitReplies(t, 'host reaching the network again', boundMs);
+    if (stopping) {
+      await stopping;
+      this.say(`R1's ${r1.kind} has exited`);
+    }
     await this.settle();
     this.events.push(this.event(s, kind, description, t, 'R2', mt, boundMs, bound));
   }
@@ -515,16 +557,19 @@ class Story {
       this.say('maintenance done: vipd reload on R1 lets it preempt again');
       from = r1.daemon!.mark();
       t = topo.mark('story: vipd reload');
-      const out = await this.vipdCtl(r1, ['reload']);
-      this.say(`  ${out.split('\n').join('; ')}`);
+      const r = await this.control(r1, { cmd: 'reload' });
+      if (!r.ok) throw new LabError(`vipd reload on R1 failed: ${r.error ?? JSON.stringify(r)}`);
+      const rr = r.reload;
+      if (rr) this.say(`  reloaded: ${rr.unchanged.length} unchanged, ${rr.changed.length} changed`);
     }
-    const mt = await this.waitMaster(r1, 'R1 preempting', expected, from, t).catch(async (e: Error) => {
+    const waitMs = s === 'handover' ? expected + 1_000 : expected + 10_000;
+    const mt = await this.waitMaster(r1, 'R1 preempting', expected, from, t, waitMs).catch(async (e: Error) => {
       if (s !== 'handover') {
         this.problems.push(`R1 did not preempt after "${s}": ${e.message.split('\n')[0]}`);
         return null;
       }
       // Workaround: a reload keeps an unchanged instance as is, with preemption still suspended; restart.
-      this.say('  (R1 still holds back after the reload: restarting its vipd instead)');
+      this.say(`  (R1 is still BACKUP ${Math.round(waitMs)} ms after the reload: restarting its vipd instead)`);
       await r1.daemon!.stop();
       await this.startRouter(r1, r1.daemon!.dir);
       return this.waitMaster(r1, 'R1 preempting', expected, 0).catch((e2: Error) => {
@@ -687,6 +732,7 @@ class Story {
           const lost = top - m.seq - fresh.size;
           const reported = this.probeUp.get(x.name) === false;
           if (lost > 0 || reported) {
+            if (lost === 0) this.stalls.push(x.name);
             if (!reported) {
               down.push(x.name);
               downAt = Math.min(downAt, this.probeDarkSince.get(x.name) ?? now);
@@ -706,7 +752,9 @@ class Story {
       if (down.length) this.hooks.probe?.(down.join(', '), false, 0, downAt);
       if (up.length) {
         const ms = Math.max(...up.map((u) => u.darkMs));
-        this.hooks.probe?.(up.map((u) => u.name).join(', '), true, ms, now);
+        const stalled = up.every((u) => this.stalls.includes(u.name));
+        this.stalls = [];
+        this.hooks.probe?.(up.map((u) => u.name).join(', '), true, ms, now, stalled);
       }
     };
     this.timers.push(setInterval(tick, 10));
