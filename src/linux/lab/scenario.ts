@@ -11,7 +11,7 @@
  *
  * Lab tooling only (it runs `ip` through the topology); see docs/lab.md.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,7 +189,7 @@ export async function runStory(
 
 interface ControlAnswer {
   ok: boolean;
-  reload?: { unchanged: string[]; changed: string[] };
+  reload?: { unchanged: string[]; changed: string[]; diagnostics?: string[] };
   message?: string;
   error?: string;
 }
@@ -354,7 +354,8 @@ class Story {
       advertInt: this.advert,
       version: 3,
       state: 'BACKUP',
-      ...(this.o.vmac ? { useVmac: true } : {}),
+      // Unicast adverts from a VMAC need vmac_xmit_base (keepalived sets it itself, with a config error).
+      ...(this.o.vmac ? { useVmac: true, ...(this.o.unicast ? { vmacXmitBase: true } : {}) } : {}),
       ...over,
     });
     const inst: VrrpInstanceSpec[] = [
@@ -381,6 +382,15 @@ class Story {
   private async startRouter(slot: RouterSlot, dir?: string): Promise<void> {
     const topo = this.topo!;
     const opts = { kind: slot.kind, config: this.config(slot), detached: !!this.o.keep };
+    if (dir && opts.detached) {
+      // A restarted daemon appends to daemon.log, which is read from its start: move the earlier run's lines
+      // to daemon.log.old so that its state lines are not taken for the new daemon's.
+      const log = join(dir, 'daemon.log');
+      if (existsSync(log)) {
+        appendFileSync(join(dir, 'daemon.log.old'), readFileSync(log));
+        truncateSync(log, 0);
+      }
+    }
     slot.daemon = await RouterDaemon.start(topo, slot.name, opts, dir);
     const d = slot.daemon;
     slot.unsubscribe?.();
@@ -558,7 +568,9 @@ class Story {
       from = r1.daemon!.mark();
       t = topo.mark('story: vipd reload');
       const r = await this.control(r1, { cmd: 'reload' });
-      if (!r.ok) throw new LabError(`vipd reload on R1 failed: ${r.error ?? JSON.stringify(r)}`);
+      if (!r.ok) {
+        throw new LabError(`vipd reload on R1 failed: ${r.error ?? JSON.stringify(r)}\n${(r.reload?.diagnostics ?? []).join('\n')}`);
+      }
       const rr = r.reload;
       if (rr) this.say(`  reloaded: ${rr.unchanged.length} unchanged, ${rr.changed.length} changed`);
     }

@@ -278,12 +278,9 @@ export class Topology {
 
   /** Run a command in a node's namespace; resolves with stdout, throws a LabError naming node, command, stderr. */
   async exec(node: NodeName | string, cmd: string, args: readonly string[] = [], opts: ExecOptions = {}): Promise<string> {
-    const ns = this.nsOf(node);
-    try {
-      return await execOk('ip', nsArgs(ns, cmd, args), opts);
-    } catch (e) {
-      throw new LabError(`[${node}] ${cmd} ${args.join(' ')}: ${(e as Error).message.replace(/^ip netns exec \S+ /, '')}`);
-    }
+    const r = await execCapture('ip', nsArgs(this.nsOf(node), cmd, args), opts);
+    if (r.code !== 0) throw new LabError(`[${node}] ${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    return r.stdout;
   }
 
   /** Run a command in a node's namespace; resolves with code/stdout/stderr, never rejects. */
