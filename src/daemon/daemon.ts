@@ -472,14 +472,17 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     this.vipsReady.set(inst, done);
   }
 
-  announce(inst: Instance, repeat: number): void {
+  announce(inst: Instance, repeat: number): Promise<void> {
     const ps = this.placements.get(inst) ?? [];
     const g = inst.cfg.garp;
     const epoch = inst.epoch;
     const ready = this.vipsReady.get(inst) ?? Promise.resolve();
+    let firstSent: () => void = () => undefined;
+    const first = new Promise<void>((r) => (firstSent = r));
     // RFC 5798 §8.1.2 / §8.2.2: announce only once the addresses are configured.
     void ready.then(async () => {
       for (let i = 0; i < repeat; i++) {
+        if (i === 1) firstSent();
         if (i > 0) {
           const gap = ps.some((p) => p.vip.family === 4) ? g.garpInterval : g.gnaInterval;
           if (gap > 0) await sleep(gap * 1000);
@@ -495,7 +498,9 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
           if (i === 0) this.log.debug(`(${inst.name}) Sending/queueing ${p.vip.family === 4 ? 'gratuitous ARPs' : 'Unsolicited Neighbour Adverts'} on ${p.ifname} for ${p.vip.address}`);
         }
       }
+      firstSent();
     });
+    return first;
   }
 
   drainSockets(): void {

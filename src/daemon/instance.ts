@@ -20,7 +20,7 @@ export interface Host {
   addVips(inst: Instance): void;
   removeVips(inst: Instance): void;
   /** Start a GARP / unsolicited NA burst for every VIP (the instance handles repeats and the second burst). */
-  announce(inst: Instance, repeat: number): void;
+  announce(inst: Instance, repeat: number): Promise<void>;
   /** Read every queued packet now, synchronously (before a Master_Down timer decides anything). */
   drainSockets(): void;
   onTransition(inst: Instance, info: TransitionInfo): void;
@@ -206,7 +206,36 @@ export class Instance {
     if (!this.vr || this.stopped) return;
     const res = step(this.vr, ev, this.host.nowUs());
     this.vr = res.state;
-    for (const a of res.actions) this.exec(a);
+    if (!res.actions.some((a) => a.type === 'add_vips')) {
+      for (const a of res.actions) this.exec(a);
+      return;
+    }
+    // Becoming master. RFC 5798 §6.4.2 lists: send an advert, announce the addresses, arm the Adver_Timer. vipd keeps
+    // the same actions but makes them make-before-break: addresses installed, then the first GARP/NA burst (the hosts
+    // move to us), then the advert (the old master, if any, lets go). The advert waits at most 20 ms for that.
+    let advert: Action | null = null;
+    let announce = false;
+    for (const a of res.actions) {
+      if (a.type === 'send_advert') advert = a;
+      else if (a.type === 'announce') announce = true;
+      else this.exec(a);
+    }
+    const first = announce ? this.startAnnouncements() : Promise.resolve();
+    if (advert) {
+      const epoch = this.epoch;
+      const adv = advert;
+      let sent = false;
+      const send = () => {
+        if (sent) return;
+        sent = true;
+        if (this.epoch === epoch && this.vr?.state === 'master' && !this.stopped) this.exec(adv);
+      };
+      const cap = setTimeout(send, 20);
+      void first.then(() => {
+        clearTimeout(cap);
+        send();
+      });
+    }
   }
 
   startup(): void {
@@ -326,7 +355,7 @@ export class Instance {
         this.host.removeVips(this);
         break;
       case 'announce':
-        this.startAnnouncements();
+        void this.startAnnouncements();
         break;
       case 'transition':
         this.onTransition(a.transition.from, a.transition.to, a.transition.reason);
@@ -410,10 +439,11 @@ export class Instance {
 
   // --- gratuitous ARP / unsolicited NA ------------------------------------------------------------------------
 
-  private startAnnouncements(): void {
+  /** First burst now (resolves once sent), a second after garp_master_delay, refreshes every garp_master_refresh. */
+  private startAnnouncements(): Promise<void> {
     const g = this.cfg.garp;
-    const epoch = this.epoch + 1; // the transition to MASTER follows this action in the same step
-    this.host.announce(this, Math.max(1, g.masterRepeat));
+    const epoch = this.epoch; // called after the transition to MASTER was applied
+    const first = this.host.announce(this, Math.max(1, g.masterRepeat));
     const later = (sec: number, fn: () => void) => {
       const t = setTimeout(() => {
         this.garpTimers = this.garpTimers.filter((x) => x !== t);
@@ -430,6 +460,7 @@ export class Instance {
       };
       later(g.masterRefresh, refresh);
     }
+    return first;
   }
 
   /** An immediate burst (vipd garp INSTANCE). */

@@ -222,6 +222,10 @@ export class VmacManager {
       for (const [k, v] of [
         [confKey(4, parent, 'arp_ignore'), 1],
         [confKey(4, parent, 'arp_filter'), 1],
+        // Beyond keepalived: without arp_announce=2 the parent sends its own ARP requests (e.g. to answer a host
+        // that pinged the VIP) with the VIP as sender address and the parent's MAC, and the host's neighbour entry
+        // for the VIP flips to the parent's MAC (ARP flux) — seen with keepalived 2.2.7 too.
+        [confKey(4, parent, 'arp_announce'), 2],
       ] as const) {
         this.sysctl.set(k, v);
         touched.push(k);
@@ -295,7 +299,7 @@ export class VmacManager {
       }
     }
     if (vmac.family === 4 && this.dropParentRef(vmac.parent)) {
-      for (const s of ['arp_ignore', 'arp_filter']) {
+      for (const s of ['arp_ignore', 'arp_filter', 'arp_announce']) {
         try {
           this.sysctl.restore(confKey(4, vmac.parent, s));
         } catch (e) {
