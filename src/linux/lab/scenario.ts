@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabError, removeDir, sleep } from './exec.js';
 import { keepalivedConf, keepalivedVersion, masterDownIntervalMs, RouterDaemon, type VrrpInstanceSpec } from './daemons.js';
-import { outagesIn, Prober, type ProbeReport, type ProbeTarget } from './prober.js';
+import { outagesIn, Prober, type ProbeReply, type ProbeReport, type ProbeTarget } from './prober.js';
 import { buildTopology, canonical, cleanStaleLab, labNamespaceNames, type RouterName, type Topology } from './topology.js';
 
 export type ScenarioName = 'unplanned' | 'planned' | 'handover';
@@ -66,8 +66,11 @@ export interface EventSummary {
   outageMs: number;
   /** Probes lost (the target that lost most). */
   lostProbes: number;
-  /** Per probe target. */
-  targets: { name: string; address: string; outageMs: number; lostProbes: number; duplicates: number }[];
+  /**
+   * Per probe target. silenceMs: the longest time without any reply (kernel receive times), lost probes or not;
+   * above outageMs only when the prober itself could not send for a while (a stalled, overloaded machine).
+   */
+  targets: { name: string; address: string; outageMs: number; lostProbes: number; silenceMs: number; duplicates: number }[];
   /** The protocol's bound for this event, ms, and what it is. */
   boundMs: number;
   bound: string;
@@ -306,8 +309,9 @@ class Story {
     this.stopMonitors();
     this.quiet = true;
     const report = await this.prober.stop();
+    const replies = new Map(report.targets.map((x) => [x.name, [...this.prober!.replies(x.name)].sort((a, b) => a.t - b.t)]));
     this.prober = null;
-    this.attribute(report);
+    this.attribute(report, replies);
     const final = await this.finalState();
     const ok = this.problems.length === 0 && this.events.every((e) => e.withinBound);
     this.finished = true;
@@ -650,16 +654,22 @@ class Story {
   }
 
   /** Outages per event: those overlapping [event, next event). */
-  private attribute(report: ProbeReport): void {
+  private attribute(report: ProbeReport, replies: Map<string, readonly ProbeReply[]>): void {
     this.events.forEach((e, i) => {
       const until = i + 1 < this.events.length ? this.events[i + 1]!.t : report.stoppedAt + 1;
       e.targets = report.targets.map((tr) => {
         const os = outagesIn(tr, e.t, until);
+        const rs = replies.get(tr.name) ?? [];
+        let silence = 0;
+        for (let k = 1; k < rs.length; k++) {
+          if (rs[k]!.t > e.t && rs[k - 1]!.t < until) silence = Math.max(silence, rs[k]!.t - rs[k - 1]!.t);
+        }
         return {
           name: tr.name,
           address: tr.address,
           outageMs: Math.round(os.reduce((m, o) => Math.max(m, o.durationMs), 0) * 10) / 10,
           lostProbes: os.reduce((n, o) => n + o.lost, 0),
+          silenceMs: Math.round(silence * 10) / 10,
           duplicates: tr.duplicateTimes.filter((x) => x >= e.t && x < until).length,
         };
       });
