@@ -3,11 +3,12 @@
  * upstream host), play the failover story and print what happens, then the outage per event against the
  * protocol's bound. `vipd lab --destroy` removes a lab left with --keep. See docs/lab.md.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   destroyLab,
   labExists,
   LAB_TAG,
+  LAB_TAG_RE,
   runStory,
   SCENARIOS,
   type ScenarioName,
@@ -26,6 +27,7 @@ interface LabCliOptions {
   keep?: boolean;
   json?: boolean;
   destroy?: boolean;
+  tag: string;
 }
 
 function parseAdvert(v: string): number {
@@ -50,6 +52,8 @@ export function registerLab(program: Command): void {
     .option('--keep', 'leave the lab running at the end and print how to explore it')
     .option('--json', 'print the summary as JSON on stdout (the story goes to stderr)')
     .option('--destroy', 'remove a lab left running by --keep, and exit')
+    // For tests that must not meet a lab of the user's (or of another test run): vipd-<tag>-*.
+    .addOption(new Option('--tag <TAG>', 'lab tag').default(LAB_TAG).hideHelp())
     .action(async (opts: LabCliOptions) => {
       process.exitCode = await labCommand(opts);
     });
@@ -63,9 +67,10 @@ function fail(msg: string, code = 1): number {
 async function labCommand(o: LabCliOptions): Promise<number> {
   const why = labUnavailableReason();
   if (why) return fail(`${why}.\n  e.g.: sudo ./bin/vipd lab`, 2);
+  if (!LAB_TAG_RE.test(o.tag)) return fail(`--tag ${o.tag}: lab followed by up to 13 lower-case letters or digits`);
   if (o.destroy) {
-    const had = labExists(LAB_TAG);
-    const r = await destroyLab(LAB_TAG);
+    const had = labExists(o.tag);
+    const r = await destroyLab(o.tag);
     if (!had && r.dirs.length === 0) process.stdout.write('no lab to remove\n');
     else process.stdout.write(`removed the lab: ${[...r.namespaces].join(', ') || 'no namespaces'}${r.dirs.length ? ` and ${r.dirs.length} temp dir(s)` : ''}\n`);
     return 0;
@@ -86,7 +91,7 @@ async function labCommand(o: LabCliOptions): Promise<number> {
     ui.close();
     out.write(`\n${sig === 'SIGINT' ? 'interrupted' : 'terminated'}: removing the lab\n`);
     const done = (): void => process.exit(sig === 'SIGINT' ? 130 : 143);
-    const cleanup = topo ? topo.destroy() : destroyLab(LAB_TAG).then(() => undefined);
+    const cleanup = topo ? topo.destroy() : destroyLab(o.tag).then(() => undefined);
     void cleanup.then(done, done);
     setTimeout(done, 15_000).unref();
   };
@@ -95,7 +100,7 @@ async function labCommand(o: LabCliOptions): Promise<number> {
   let summary: StorySummary;
   try {
     summary = await runStory(
-      { advert: o.advert, ipv6: !!o.ipv6, vmac: !!o.vmac, unicast: !!o.unicast, peer: o.peer, scenarios, keep: !!o.keep },
+      { advert: o.advert, ipv6: !!o.ipv6, vmac: !!o.vmac, unicast: !!o.unicast, peer: o.peer, scenarios, keep: !!o.keep, tag: o.tag },
       ui.hooks(),
       (t) => {
         topo = t;
@@ -203,7 +208,7 @@ class Display {
         'H ' +
           this.prober
             .live()
-            .map((x) => (x.silentMs > 0 ? this.c('31', `${x.name} ✗ ${fmtMs(x.silentMs)}`) : this.c('32', `${x.name} ✓`)) + ` ${x.replies}/${x.sent}`)
+            .map((x) => (x.silentMs > 0 ? this.c('31', `${x.name} ✗ ${fmtMs(x.silentMs)}`) : this.c('32', `${x.name} ✓ ${x.replies}`)))
             .join(' '),
       );
     }
@@ -284,6 +289,6 @@ function keepHelp(s: StorySummary): string {
   if (r1?.daemon === 'vipd') l.push(`  ./bin/vipd status --control-socket ${r1.dir}/vipd.sock`);
   if (r1) l.push(`  tail -f ${r1.dir}/daemon.log`);
   if (r2) l.push(`  tail -f ${r2.dir}/daemon.log`);
-  l.push('remove it with:', '  sudo ./bin/vipd lab --destroy');
+  l.push('remove it with:', `  sudo ./bin/vipd lab --destroy${s.lab.tag === LAB_TAG ? '' : ` --tag ${s.lab.tag}`}`);
   return l.join('\n');
 }

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
 import type { StorySummary } from '../../src/linux/lab/scenario.js';
+import { cleanOrphanLabs, processTag } from '../../src/linux/lab/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const vipd = join(root, 'bin', 'vipd');
@@ -27,15 +28,21 @@ function skipReason(): string | false {
   return false;
 }
 const skip = skipReason();
+// A tag of our own (namespaces vipd-labt<pid>x<n>-*): never the user's lab (vipd-lab-*), nor another test run's.
+const tag = skip ? 'labt' : processTag('labt');
+const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('labt');
+const destroy = (): void => {
+  spawnSync(process.execPath, [vipd, 'lab', '--destroy', '--tag', tag]);
+};
 
 const labNamespaces = (): string[] => {
   try {
-    return readdirSync('/run/netns').filter((n) => n.startsWith('vipd-lab-'));
+    return readdirSync('/run/netns').filter((n) => n.startsWith(`vipd-${tag}-`));
   } catch {
     return [];
   }
 };
-const labDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('vipd-lab-lab-'));
+const labDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith(`vipd-lab-${tag}-`));
 
 interface Run {
   code: number | null;
@@ -47,7 +54,7 @@ interface Run {
 /** Run `vipd lab ARGS`; `onStderr` may act on the story as it is told (it gets the stderr so far). */
 function runLab(args: string[], timeoutMs: number, onOutput?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [vipd, 'lab', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [vipd, 'lab', '--tag', tag, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const kill = (s: NodeJS.Signals): void => {
@@ -71,13 +78,14 @@ function runLab(args: string[], timeoutMs: number, onOutput?: (all: string, kill
 
 test('vipd lab --scenario all --json: every event within its bound, R1 master at the end, nothing left', { skip }, async () => {
   // A leftover of an earlier run that died: the lab must remove it and say so.
-  spawnSync('ip', ['netns', 'add', 'vipd-lab-u']);
+  await orphans;
+  spawnSync('ip', ['netns', 'add', `vipd-${tag}-u`]);
   try {
     const t0 = Date.now();
     const r = await runLab(['--scenario', 'all', '--json', '--advert', '0.1'], 120_000);
     const took = Date.now() - t0;
     assert.equal(r.signal, null, `killed after ${took} ms; stderr:\n${r.stderr}`);
-    assert.match(r.stderr, /removed the leftovers of an earlier lab: vipd-lab-u/);
+    assert.ok(r.stderr.includes(`removed the leftovers of an earlier lab: vipd-${tag}-u`), r.stderr);
     assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal escapes when the output is not a terminal');
     const s = JSON.parse(r.stdout) as StorySummary;
     console.log(r.stderr.slice(r.stderr.indexOf('summary:')));
@@ -117,7 +125,7 @@ test('vipd lab --scenario all --json: every event within its bound, R1 master at
     assert.deepEqual(labNamespaces(), [], 'no namespace left');
     assert.deepEqual(labDirs(), [], 'no temp dir left');
   } finally {
-    spawnSync(process.execPath, [vipd, 'lab', '--destroy']);
+    destroy();
   }
 });
 
@@ -137,7 +145,7 @@ test('vipd lab: Ctrl-C in the middle removes the lab', { skip }, async () => {
     assert.deepEqual(labNamespaces(), []);
     assert.deepEqual(labDirs(), []);
   } finally {
-    spawnSync(process.execPath, [vipd, 'lab', '--destroy']);
+    destroy();
   }
 });
 
@@ -145,26 +153,26 @@ test('vipd lab --keep leaves the lab running; --destroy removes it', { skip }, a
   try {
     const r = await runLab(['--keep', '--advert', '0.1', '--scenario', 'planned'], 60_000);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /ip netns exec vipd-lab-h ping 192\.0\.2\.1/);
-    assert.match(r.stdout, /vipd lab --destroy/);
-    assert.deepEqual(labNamespaces().sort(), ['vipd-lab-h', 'vipd-lab-r1', 'vipd-lab-r2', 'vipd-lab-sw', 'vipd-lab-u']);
+    assert.ok(r.stdout.includes(`ip netns exec vipd-${tag}-h ping 192.0.2.1`), r.stdout);
+    assert.ok(r.stdout.includes(`vipd lab --destroy --tag ${tag}`), r.stdout);
+    assert.deepEqual(labNamespaces().sort(), ['h', 'r1', 'r2', 'sw', 'u'].map((x) => `vipd-${tag}-${x}`));
     // The routers still run: the host still reaches the upstream host through the VIP.
-    const ping = spawnSync('ip', ['netns', 'exec', 'vipd-lab-h', 'ping', '-c', '1', '-W', '2', '198.51.100.100'], { encoding: 'utf8' });
+    const ping = spawnSync('ip', ['netns', 'exec', `vipd-${tag}-h`, 'ping', '-c', '1', '-W', '2', '198.51.100.100'], { encoding: 'utf8' });
     assert.equal(ping.status, 0, ping.stdout + ping.stderr);
     const sock = /--control-socket (\S+)/.exec(r.stdout)?.[1];
     assert.ok(sock, r.stdout);
     const st = spawnSync(process.execPath, [vipd, 'status', '--control-socket', sock], { encoding: 'utf8' });
     assert.equal(st.status, 0, st.stderr);
     assert.match(st.stdout, /VI_1.*MASTER/);
-    const d = spawnSync(process.execPath, [vipd, 'lab', '--destroy'], { encoding: 'utf8' });
+    const d = spawnSync(process.execPath, [vipd, 'lab', '--destroy', '--tag', tag], { encoding: 'utf8' });
     assert.equal(d.status, 0, d.stderr);
-    assert.match(d.stdout, /removed the lab: .*vipd-lab-r1/);
+    assert.ok(d.stdout.includes(`vipd-${tag}-r1`), d.stdout);
     assert.deepEqual(labNamespaces(), []);
     assert.deepEqual(labDirs(), []);
-    const again = spawnSync(process.execPath, [vipd, 'lab', '--destroy'], { encoding: 'utf8' });
+    const again = spawnSync(process.execPath, [vipd, 'lab', '--destroy', '--tag', tag], { encoding: 'utf8' });
     assert.match(again.stdout, /no lab to remove/);
   } finally {
-    spawnSync(process.execPath, [vipd, 'lab', '--destroy']);
+    destroy();
   }
 });
 
@@ -174,7 +182,7 @@ test('vipd lab: bad options are refused with a clear message, before anything is
     [['--advert', '0.001'], /--advert.*0\.01 to 40/],
     [['--peer', 'bird'], /--peer bird: use vipd or keepalived/],
   ] as const) {
-    const r = spawnSync(process.execPath, [vipd, 'lab', ...args], { encoding: 'utf8', cwd: root });
+    const r = spawnSync(process.execPath, [vipd, 'lab', '--tag', tag, ...args], { encoding: 'utf8', cwd: root });
     assert.notEqual(r.status, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, re);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -190,5 +198,5 @@ test('vipd lab without root says what it needs and exits non-zero', { skip: skip
   if (/Cannot find module|EACCES/.test(r.stderr)) return; // the checkout is not readable by nobody
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /vipd lab: the lab needs root .*sudo/);
-  assert.ok(!existsSync('/run/netns/vipd-lab-h'));
+  assert.ok(!existsSync(`/run/netns/vipd-${tag}-h`));
 });

@@ -25,6 +25,7 @@ export const SCENARIOS: readonly ScenarioName[] = ['unplanned', 'planned', 'hand
 
 /** The tag of the lab `vipd lab` builds: namespaces `vipd-lab-*`. */
 export const LAB_TAG = 'lab';
+export const LAB_TAG_RE = /^lab[a-z0-9]{0,13}$/;
 export const R1_PRIORITY = 150;
 export const R2_PRIORITY = 100;
 
@@ -42,6 +43,8 @@ export interface StoryOptions {
   scenarios?: ScenarioName[];
   /** Leave the lab running at the end (daemons survive this process). */
   keep?: boolean;
+  /** Lab tag (namespaces `vipd-<tag>-*`): `lab` (default) or `lab` + up to 13 letters / digits (tests). */
+  tag?: string;
   /** Probe interval, ms (default 2). */
   probeIntervalMs?: number;
 }
@@ -164,6 +167,7 @@ export function checkStoryOptions(o: StoryOptions): void {
   const a = o.advert ?? 1;
   if (!Number.isFinite(a) || a < 0.01 || a > 40) throw new LabError(`--advert ${a}: must be 0.01 to 40 seconds`);
   if (Math.abs(Math.round(a * 100) - a * 100) > 1e-6) throw new LabError(`--advert ${a}: VRRPv3 counts in hundredths of a second`);
+  if (o.tag !== undefined && !LAB_TAG_RE.test(o.tag)) throw new LabError(`lab tag ${JSON.stringify(o.tag)}: must be lab followed by up to 13 lower-case letters or digits`);
   for (const s of o.scenarios ?? []) {
     if (!SCENARIOS.includes(s)) throw new LabError(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')}, all)`);
   }
@@ -211,6 +215,7 @@ class Story {
   prober: Prober | null = null;
   finished = false;
   private readonly advert: number;
+  private readonly tag: string;
   private readonly ipv6: boolean;
   private readonly instances: string[];
   private readonly slots: RouterSlot[];
@@ -230,6 +235,7 @@ class Story {
     private readonly hooksIn: StoryHooks,
   ) {
     this.advert = o.advert ?? 1;
+    this.tag = o.tag ?? LAB_TAG;
     this.ipv6 = o.ipv6 ?? false;
     this.instances = this.ipv6 ? ['VI_1', 'VI_6'] : ['VI_1'];
     this.slots = [
@@ -271,11 +277,11 @@ class Story {
     if (this.r2.kind === 'keepalived' && !(await keepalivedVersion())) {
       throw new LabError('--peer keepalived needs keepalived installed (apt-get install keepalived)');
     }
-    const left = await destroyLab(LAB_TAG);
+    const left = await destroyLab(this.tag);
     if (left.namespaces.length) this.say(`removed the leftovers of an earlier lab: ${left.namespaces.join(', ')}`);
 
-    this.say('building the lab: host H, switch SW, routers R1 and R2, upstream host U (network namespaces vipd-lab-*)');
-    const topo = await buildTopology({ tag: LAB_TAG, routers: 2, ipv6: this.ipv6 });
+    this.say(`building the lab: host H, switch SW, routers R1 and R2, upstream host U (network namespaces vipd-${this.tag}-*)`);
+    const topo = await buildTopology({ tag: this.tag, routers: 2, ipv6: this.ipv6 });
     this.topo = topo;
     topoOut(topo);
 
@@ -318,8 +324,8 @@ class Story {
     return {
       ok,
       lab: {
-        tag: LAB_TAG,
-        namespaces: labNamespaceNames(LAB_TAG).filter((n) => Object.values(topo.ns).includes(n)),
+        tag: this.tag,
+        namespaces: labNamespaceNames(this.tag).filter((n) => Object.values(topo.ns).includes(n)),
         advert: this.advert,
         version: 3,
         ipv6: this.ipv6,
