@@ -197,12 +197,18 @@ class Display {
 
   private status(): string {
     const parts: string[] = [];
-    const st = [...this.states.entries()].map(([k, v]) => {
-      const col = v === 'MASTER' ? '32' : v === 'BACKUP' ? '36' : '31';
-      return `${k} ${this.c(col, v)}`;
-    });
+    // Per router: one state when its instances agree (R1 MASTER), else each (R1 VI_1 MASTER VI_6 BACKUP).
+    const byRouter = new Map<string, [string, string][]>();
+    for (const [k, v] of [...this.states.entries()].sort()) {
+      const [r, inst] = k.split(' ') as [string, string];
+      byRouter.set(r, [...(byRouter.get(r) ?? []), [inst, v]]);
+    }
+    const col = (v: string): string => this.c(v === 'MASTER' ? '32' : v === 'BACKUP' ? '36' : '31', v);
+    const st = [...byRouter.entries()].map(([r, xs]) =>
+      new Set(xs.map((x) => x[1])).size === 1 ? `${r} ${col(xs[0]![1])}` : `${r} ${xs.map(([i, v]) => `${i} ${col(v)}`).join(' ')}`,
+    );
     if (st.length) parts.push(st.join('  '));
-    if (this.holders.size) parts.push([...this.holders.entries()].map(([v, h]) => `${v}@${h}`).join(' '));
+    if (this.holders.size) parts.push('VIP on ' + [...new Set(this.holders.values())].join(' / '));
     if (this.prober) {
       parts.push(
         'H ' +
