@@ -140,6 +140,7 @@ class Display {
   private waiting: { label: string; start: number; expectedMs: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private drawn = false;
+  private closed = false;
   private readonly color: boolean;
 
   constructor(
@@ -162,6 +163,7 @@ class Display {
   }
 
   line(text: string, t?: number): void {
+    if (this.closed) return;
     this.clear();
     this.out.write(text === '' ? '\n' : `${this.stamp(t)} ${text}\n`);
     this.draw();
@@ -245,6 +247,7 @@ class Display {
   }
 
   close(): void {
+    this.closed = true;
     this.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
