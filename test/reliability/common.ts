@@ -127,3 +127,63 @@ export class ControlConn {
     this.sock.destroy();
   }
 }
+
+export interface StateAt {
+  t: number;
+  state: string;
+}
+
+/** One instance's state over time from a daemon's transition lines (read times), from line index `from`. */
+export function timeline(d: RouterDaemon, instance = 'VI_1', from = 0): StateAt[] {
+  const re = new RegExp(`\\(${instance}\\) Entering (\\w+) STATE`);
+  const out: StateAt[] = [];
+  for (const l of d.proc.lines.slice(from)) {
+    const m = re.exec(l.text);
+    if (m) out.push({ t: l.t, state: m[1]! });
+  }
+  return out;
+}
+
+export interface MasterStats {
+  twoMastersMs: number;
+  noMasterMs: number;
+  twoMasters: Array<[number, number]>;
+  noMaster: Array<[number, number]>;
+}
+
+/** Time in [t0, t1] with two or more routers MASTER and with none, from per-router timelines (sorted by t). */
+export function masterStats(lines: StateAt[][], t0: number, t1: number): MasterStats {
+  const events: Array<{ t: number; r: number; state: string }> = [];
+  const cur = lines.map(() => 'INIT');
+  lines.forEach((tl, r) => {
+    for (const e of tl) {
+      if (e.t <= t0) cur[r] = e.state;
+      else if (e.t < t1) events.push({ t: e.t, r, state: e.state });
+    }
+  });
+  events.sort((a, b) => a.t - b.t);
+  const res: MasterStats = { twoMastersMs: 0, noMasterMs: 0, twoMasters: [], noMaster: [] };
+  let t = t0;
+  const account = (until: number): void => {
+    const n = cur.filter((s) => s === 'MASTER').length;
+    if (until <= t) return;
+    if (n >= 2) {
+      res.twoMastersMs += until - t;
+      const last = res.twoMasters[res.twoMasters.length - 1];
+      if (last && last[1] === t) last[1] = until;
+      else res.twoMasters.push([t, until]);
+    } else if (n === 0) {
+      res.noMasterMs += until - t;
+      const last = res.noMaster[res.noMaster.length - 1];
+      if (last && last[1] === t) last[1] = until;
+      else res.noMaster.push([t, until]);
+    }
+  };
+  for (const e of events) {
+    account(e.t);
+    t = Math.max(t, e.t);
+    cur[e.r] = e.state;
+  }
+  account(t1);
+  return res;
+}
