@@ -276,7 +276,7 @@ export function formatSummary(s: StorySummary): string {
   rows.push('');
   rows.push('outage: the longest time the host got no reply (VIP or upstream host), from its last reply before to its');
   rows.push(`first reply after; bound: Master_Down_Interval (3 x advert + skew) for an unplanned failure, R2's Skew_Time`);
-  rows.push(`for a planned one (plus ${s.lab.toleranceMs} ms of measurement slack).`);
+  rows.push(`for a planned one (plus ${s.lab.toleranceMs} ms of slack: probe resolution, announcing, scheduling).`);
   const fin = Object.entries(s.final.states).map(([k, v]) => `${k} ${v}`).join(', ');
   rows.push(`final: ${fin}; ${Object.entries(s.final.vipHolders).map(([v, h]) => `${v} on ${h.join('+') || 'nobody'}`).join(', ')}`);
   for (const p of s.problems) rows.push(`problem: ${p}`);

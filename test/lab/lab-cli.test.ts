@@ -115,7 +115,7 @@ test('vipd lab --scenario all --json: every event within its bound, R1 master at
         if (e.lostProbes === 0) console.log(`note: no probe lost in the power loss (the prober stalled?): ${what}`);
       } else {
         assert.ok(Math.abs(e.boundMs - skew) < 0.1, what);
-        if (e.kind !== 'return') assert.ok(e.lostProbes <= 5, `planned: no or next to no lost probe; ${what}`);
+        if (e.kind !== 'return') assert.ok(e.lostProbes <= 10, `planned: no or next to no lost probe (at most 20 ms); ${what}`);
       }
       for (const x of e.targets) assert.equal(x.duplicates, 0, what);
     }
