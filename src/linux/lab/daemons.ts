@@ -67,7 +67,8 @@ export function keepalivedConf(spec: KeepalivedConfSpec): string {
     if (inst.preemptDelay !== undefined) out.push(`    preempt_delay ${inst.preemptDelay}`);
     if (inst.useVmac) out.push(inst.useVmac === true ? '    use_vmac' : `    use_vmac ${inst.useVmac}`);
     if (inst.vmacXmitBase) out.push('    vmac_xmit_base');
-    if (inst.accept) out.push('    accept');
+    if (inst.accept === true) out.push('    accept');
+    if (inst.accept === false) out.push('    no_accept');
     if (inst.unicastSrcIp) out.push(`    unicast_src_ip ${inst.unicastSrcIp}`);
     if (inst.unicastPeers?.length) {
       out.push('    unicast_peer {');
