@@ -26,7 +26,7 @@ export function chartSeries(rows: FailoverRow[]): Series[] {
     for (const fault of ['link-down', 'blackhole', 'stop'] as const) {
       const points = advs
         .map((a) => {
-          const m = median(rows.filter((r) => r.daemon === d && r.advertSec === a && r.fault === fault && r.phase === 'fault').map((r) => r.outageMs));
+          const m = median(rows.filter((r) => r.daemon === d && r.advertSec === a && r.fault === fault && r.phase === 'fault' && !r.proberStalled).map((r) => r.outageMs));
           return m === null ? null : { x: a * 1000, y: m };
         })
         .filter((p): p is { x: number; y: number } => p !== null);
@@ -47,10 +47,10 @@ export function chartSeries(rows: FailoverRow[]): Series[] {
 
 /** An SVG line chart on log-log axes; zero outages are drawn on the bottom axis line ("0"). */
 export function chartSvg(series: Series[], title: string): string {
-  const W = 820;
+  const W = 900;
   const H = 520;
   const L = 80;
-  const R = 250;
+  const R = 300;
   const T = 50;
   const B = 60;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));

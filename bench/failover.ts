@@ -46,6 +46,8 @@ export interface FailoverRow {
   lostProbes: number;
   /** Every outage of the phase: target, start relative to the event, duration, probes lost. */
   outages: string[];
+  /** The prober paused during an outage (its reply gap is longer than the probes lost in it account for). */
+  proberStalled?: boolean;
   /** From the event to R2's "Entering MASTER STATE" (fault) or "Entering BACKUP STATE" (failback: R2 yields). */
   takeoverMs: number | null;
   /** Master_Down_Interval of R2 (unplanned), its skew (planned stop), 0 (failback). */
@@ -197,6 +199,7 @@ function ownerOf(phases: Phase[], t: number): Phase | null {
 
 function rowsFrom(o: FailoverOptions, phases: Phase[], report: ProbeReport | null, v4version: 2 | 3): FailoverRow[] {
   const rows: FailoverRow[] = [];
+  const interval = report?.intervalMs ?? 2;
   for (const ph of phases) {
     for (const family of [4, 6] as const) {
       const version = family === 4 ? v4version : 3;
@@ -204,11 +207,14 @@ function rowsFrom(o: FailoverOptions, phases: Phase[], report: ProbeReport | nul
       const bound = ph.phase === 'failback' ? 0 : ph.fault === 'stop' ? mdi - 3 * o.advertSec * 1000 : mdi;
       const win = (name: string) => {
         const tr = report?.targets.find((x) => x.name === name);
-        if (!tr) return { ms: 0, lost: 0, list: [] as string[] };
+        if (!tr) return { ms: 0, lost: 0, list: [] as string[], stalled: false };
         // An outage belongs to the latest phase that began at or before its start + 10 ms (it starts with the
         // last reply before the gap, i.e. a little before the event that caused it).
         const os = tr.outages.filter((x) => ownerOf(phases, x.start) === ph);
+        // A gap much longer than the probes lost in it means the prober itself was stalled (a busy machine): flag it.
+        const stalled = os.some((x) => x.durationMs > 1.5 * (x.lost + 1) * interval + 20);
         return {
+          stalled,
           ms: os.reduce((m, x) => Math.max(m, x.durationMs), 0),
           lost: os.reduce((s, x) => s + x.lost, 0),
           list: os.map((x) => `${name} +${Math.round(x.start - ph.start)} ms: ${Math.round(x.durationMs)} ms (${x.lost} lost)`),
@@ -231,6 +237,7 @@ function rowsFrom(o: FailoverOptions, phases: Phase[], report: ProbeReport | nul
         upstreamOutageMs: round(up.ms, 1),
         lostProbes: vip.lost + up.lost,
         outages: [...vip.list, ...up.list],
+        ...(vip.stalled || up.stalled ? { proberStalled: true } : {}),
         takeoverMs: ph.takeover[family],
         boundMs: round(bound, 1),
         ratio: bound > 0 ? round(outage / bound, 2) : null,
@@ -268,7 +275,7 @@ export function failoverTable(rows: FailoverRow[], daemons: string[]): string {
       const med = (f: (r: FailoverRow) => number | null) => median(rs.map(f).filter((x): x is number => x !== null));
       const mx = (f: (r: FailoverRow) => number | null) => Math.max(...rs.map(f).filter((x): x is number => x !== null));
       const o = med((r) => r.outageMs);
-      const err = rs.some((r) => r.error) ? ' ⚠' : '';
+      const err = (rs.some((r) => r.error) ? ' ⚠' : '') + (rs.some((r) => r.proberStalled) ? ' †' : '');
       line.push(
         `${fmt(o, 0)}${rs.length > 1 ? ` (max ${fmt(mx((r) => r.outageMs), 0)})` : ''}${err}`,
         r0.boundMs > 0 && o !== null ? fmt(o / r0.boundMs, 2) : null,

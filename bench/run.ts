@@ -79,7 +79,8 @@ function markdown(r: Results): string {
   if (r.failover.length) {
     parts.push('## Failover', '', 'Outage = longest gap in replies to the VIP or to the upstream host through it, per family (probes every 2 ms). ' +
       'Bound = Master_Down_Interval of R2 (priority 100) for unplanned faults, its skew for a planned stop, 0 for failback. ' +
-      'Takeover = event to R2 "Entering MASTER" (fault) or R2 "Entering BACKUP" (back). Medians over repetitions.', '',
+      'Takeover = event to R2 "Entering MASTER" (fault) or R2 "Entering BACKUP" (back). Medians over repetitions (max in brackets). ' +
+      '† = the prober itself stalled during that outage (reply gap longer than its lost probes explain): machine noise.', '',
       failoverTable(r.failover, daemons), '', ...notes(r.failover.map((x) => x.error && `${x.daemon} ${x.advertSec} s IPv${x.family} VMAC ${x.vmac ? 'on' : 'off'} ${x.fault} ${x.phase}: ${x.error}`)));
   }
   if (r.cost.length) parts.push('## Cost', '', costTable(r.cost, daemons), '', ...notes(r.cost.map((x) => x.error && `${x.daemon} ${x.instances} × ${x.advertSec} s ${x.router}: ${x.error}`)));
