@@ -2,10 +2,11 @@
  * `vipd lab` end to end: the CLI builds the DENT lab (namespaces vipd-lab-*), plays every scenario with a 0.1 s
  * advert interval and prints a JSON summary, which is checked here: every event present, outages within the
  * protocol's bound, planned changes (SIGTERM, handover) with no or next to no lost probe, R1 master at the end,
- * nothing left behind. Also: leftovers removed at start, Ctrl-C cleans up, --keep / --destroy, bad options and
- * the message without root.
+ * nothing left behind. Also: IPv6 with keepalived as R2, leftovers removed at start, Ctrl-C cleans up, --keep /
+ * --destroy, bad options and the message without root.
  *
- * Needs root and nft (skips otherwise). About 25-35 s on the 2-core CI machine.
+ * Needs root and nft (skips otherwise; the interop case needs keepalived). About 25 s on the 2-core machine, 40 s
+ * when it is busy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +125,28 @@ test('vipd lab --scenario all --json: every event within its bound, R1 master at
     for (const p of s.probes) assert.ok(p.received > 1000, JSON.stringify(p));
     assert.deepEqual(labNamespaces(), [], 'no namespace left');
     assert.deepEqual(labDirs(), [], 'no temp dir left');
+  } finally {
+    destroy();
+  }
+});
+
+test('vipd lab --ipv6 --peer keepalived: vipd and keepalived 2.2.7 fail over both VIPs between them', {
+  skip: skip || (haveCommand('keepalived') ? false : 'keepalived is not installed (apt-get install keepalived); skipped'),
+}, async () => {
+  try {
+    const r = await runLab(['--ipv6', '--peer', 'keepalived', '--advert', '0.1', '--json'], 60_000);
+    const s = JSON.parse(r.stdout) as StorySummary;
+    assert.deepEqual(s.problems, [], r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(s.lab.routers.map((x) => x.daemon), ['vipd', 'keepalived']);
+    assert.deepEqual(s.events.map((e) => e.kind), ['unplanned', 'return']);
+    const [fail, back] = s.events as [StorySummary['events'][0], StorySummary['events'][0]];
+    assert.deepEqual(fail.targets.map((x) => x.name), ['vip4', 'upstream4', 'vip6', 'upstream6']);
+    // keepalived (R2) took over both the IPv4 and the IPv6 virtual router, within the bound.
+    assert.ok(fail.withinBound && back.withinBound, JSON.stringify(s.events));
+    for (const x of fail.targets) assert.ok(x.silenceMs > 100, JSON.stringify(x));
+    assert.deepEqual(s.final.states, { 'R1/VI_1': 'MASTER', 'R1/VI_6': 'MASTER', 'R2/VI_1': 'BACKUP', 'R2/VI_6': 'BACKUP' });
+    assert.deepEqual(s.final.vipHolders, { '192.0.2.1': ['R1'], '2001:db8:1::1': ['R1'] });
   } finally {
     destroy();
   }
