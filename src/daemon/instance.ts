@@ -452,6 +452,11 @@ export class Instance {
       t.unref?.();
       this.garpTimers.push(t);
     };
+    // vipd: two single follow-up rounds, 20 ms and 100 ms after taking over. With a shared VMAC, a releasing master's
+    // last frames can re-teach the switch the old port after our first burst; these put it right well before the
+    // next advert would (keepalived's only repeat is garp_master_delay, 5 s later).
+    later(0.02, () => this.host.announce(this, 1));
+    later(0.1, () => this.host.announce(this, 1));
     if (g.masterDelay > 0) later(g.masterDelay, () => this.host.announce(this, Math.max(1, g.masterRepeat)));
     if (g.masterRefresh > 0) {
       const refresh = () => {
