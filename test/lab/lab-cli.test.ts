@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,20 @@ function skipReason(): string | false {
 const skip = skipReason();
 // A tag of our own (namespaces vipd-labt<pid>x<n>-*): never the user's lab (vipd-lab-*), nor another test run's.
 const tag = skip ? 'labt' : processTag('labt');
-const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('labt');
+const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('labt').then(removeOrphanDirs);
+
+/** Temp dirs of labs made by earlier runs of this file that were killed (their pid is gone). */
+function removeOrphanDirs(): void {
+  for (const d of readdirSync(tmpdir())) {
+    const m = /^vipd-lab-labt(\d+)x\d+-/.exec(d);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), d), { recursive: true, force: true });
+    }
+  }
+}
 const destroy = (): void => {
   spawnSync(process.execPath, [vipd, 'lab', '--destroy', '--tag', tag]);
 };
