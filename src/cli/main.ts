@@ -7,6 +7,7 @@ import { registerReload } from './reload.js';
 import { registerHandover } from './handover.js';
 import { registerGarp } from './garp.js';
 import { registerLab } from './lab.js';
+import { registerDoctor } from './doctor.js';
 
 /**
  * The `vipd` command. Each subcommand lives in its own module and registers itself here;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerHandover(program);
   registerGarp(program);
   registerLab(program);
+  registerDoctor(program);
   return program;
 }
 
