@@ -90,6 +90,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private stopping: Promise<void> | null = null;
   /** True once the state directory is ours (after stale cleanup); only then may stop() remove the state file. */
   private ownsState = false;
+  private acceptedErrors = new Set<string>();
+  private readonly reattaching = new Set<Instance>();
   private reloading = false;
   private tracker: Tracker | null = null;
   private routes: Routes | null = null;
@@ -122,6 +124,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   /** Read the configuration; returns it or throws DaemonError with the diagnostics. */
   loadConfig(): KeepalivedConfig {
     const res = parseConfig(this.opts.configFile, this.opts.instanceId !== undefined ? { instanceId: this.opts.instanceId } : {});
+    // Errors keepalived corrects and runs with (as vipd does at start) do not make a later reload fail.
+    this.acceptedErrors = new Set(res.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message));
     for (const d of res.diagnostics) {
       const line = formatDiagnostic(d);
       if (d.severity === 'error') this.log.error(line);
@@ -661,6 +665,12 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   }
 
   private onLink(link: LinkInfo): void {
+    // An interface of an instance that came back under a new index (deleted and recreated): attach again.
+    for (const inst of this.instances) {
+      if (inst.cfg.interface === link.name && inst.attachment && inst.attachment.ifindex !== link.ifindex && !this.reattaching.has(inst)) {
+        void this.reattach(inst);
+      }
+    }
     const up = link.up && link.lowerUp;
     const prev = this.linkState.get(link.ifindex);
     if (prev === up) return;
@@ -671,6 +681,25 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       if (inst.attachment?.ifindex !== link.ifindex) continue;
       this.linkFault.set(inst, !up);
       this.refreshFaultGroup(inst);
+    }
+  }
+
+  /** Re-resolve an instance's interface (new ifindex), recreate its VMAC, rejoin the group and start it again. */
+  private async reattach(inst: Instance): Promise<void> {
+    this.reattaching.add(inst);
+    try {
+      const old = inst.attachment;
+      if (old && !inst.unicast) this.sockets[inst.family]?.leave(old.rxIfindex);
+      this.log.info(`(${inst.name}) interface ${inst.cfg.interface} was recreated - attaching again`);
+      await this.attachInstance(inst);
+      if (!inst.attachment || inst.attachment === old) return;
+      const want = this.ownFault(inst);
+      if (!want && inst.vr?.faulted) inst.feed({ type: 'recover' }); // clears the carried fault flag in Initialize
+      this.faultApplied.set(inst, want);
+      inst.startup();
+      this.writeState();
+    } finally {
+      this.reattaching.delete(inst);
     }
   }
 
@@ -783,7 +812,9 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       }
       await Promise.all(releases);
       if (this.notifier) {
-        await Promise.race([this.notifier.idle(), sleep(2_000)]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.notifier.idle(), new Promise<void>((r) => (timer = setTimeout(r, 2_000)))]);
+        clearTimeout(timer);
         this.notifier.close();
       }
       this.tracker?.stop();
@@ -836,7 +867,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private async doReload(): Promise<ReloadResult> {
     const res = parseConfig(this.opts.configFile, this.opts.instanceId !== undefined ? { instanceId: this.opts.instanceId } : {});
     const diagnostics = res.diagnostics.map((d) => formatDiagnostic(d));
-    const errors = res.diagnostics.filter((d) => d.severity === 'error');
+    const errors = res.diagnostics.filter((d) => d.severity === 'error' && !this.acceptedErrors.has(d.message));
     const result: ReloadResult = { ok: false, diagnostics, added: [], removed: [], changed: [], unchanged: [] };
     if (!res.usable || errors.length > 0) {
       for (const d of errors) this.log.error(formatDiagnostic(d));
@@ -850,6 +881,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     for (const cfg of next.instances) {
       const old = oldByName.get(cfg.name);
       if (old && sameConfig(old.cfg, cfg)) {
+        old.resumePreemption(); // a reload ends the hold a `vipd handover` put on this instance
         kept.push(old);
         result.unchanged.push(cfg.name);
         oldByName.delete(cfg.name);

@@ -289,6 +289,13 @@ export class Instance {
     });
   }
 
+  /** End the no-preemption hold of `vipd handover` (on reload): the configured preempt applies again. */
+  resumePreemption(): void {
+    if (!this.preemptSuspended || !this.vr) return;
+    this.preemptSuspended = false;
+    this.vr = { ...this.vr, cfg: { ...this.vr.cfg, preempt: this.cfg.preempt } };
+  }
+
   /** True while a handover holds the addresses. */
   get handingOver(): boolean {
     return this.releasing !== null;

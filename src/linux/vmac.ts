@@ -120,7 +120,17 @@ export class VmacManager {
     const known = this.vmacs.get(name);
     if (known) {
       if (known.parent !== req.parent) throw new SysError(`VMAC ${name} is already in use on ${known.parent}`, 17, 'EEXIST');
-      return known;
+      const cur = await this.rtnl.getLink(name);
+      if (cur && cur.ifindex === known.ifindex) return known;
+      // The VMAC vanished (its parent was deleted and recreated, or someone deleted it): forget it, including the
+      // parent's sysctls, which died with the old parent, and build it again below.
+      this.vmacs.delete(name);
+      if (known.family === 4 && this.dropParentRef(known.parent)) {
+        for (const k of ['arp_ignore', 'arp_filter', 'arp_announce']) this.sysctl.forget(confKey(4, known.parent, k));
+      }
+      for (const f of [4, 6] as const) {
+        for (const k of ['arp_ignore', 'accept_local', 'rp_filter', 'promote_secondaries', 'disable_ipv6']) this.sysctl.forget(confKey(f, name, k));
+      }
     }
 
     const parent = await this.rtnl.getLink(req.parent);

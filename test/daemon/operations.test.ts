@@ -259,6 +259,11 @@ test('vipd handover INSTANCE: make-before-break, 0 lost probes to the VIP and th
       console.log(`handover (vmac ${vmac}): ${report.targets.map((x) => `${x.name} lost ${x.lost}`).join(', ')}`);
       for (const tr of report.targets) assert.equal(tr.lost, 0, `${tr.name}: ${tr.lost} probes lost in the handover (vmac ${vmac})\n${JSON.stringify(imp)}\n${logs()}`);
       assert.ok(existsSync(join(r1.dir, 'vipd.sock')));
+      // A reload ends the hold: R1 (150) preempts again.
+      const m1 = r1.mark();
+      ctl(r1, 'reload');
+      await r1.waitForState('MASTER', { from: m1, timeoutMs: 5_000 });
+      assert.ok(await topo.waitForVipHolders(['R1'], topo.vip4, 5_000), logs());
     });
   }
 });
