@@ -63,6 +63,7 @@ export const HOSTILE_CLASSES = [
   'v6_length', // IPv6 count disagrees with length
   'unicast_non_peer', // unicast from an address that is not a configured peer
   'prio255', // a VALID advert with priority 255 from a router that owns nothing: VRRP cannot tell (not in the default mix)
+  'prio_low', // a VALID advert with priority 1: a master hears a lower priority (not in the default mix)
 ] as const;
 export type HostileClass = (typeof HOSTILE_CLASSES)[number];
 
@@ -100,7 +101,7 @@ export class HostileFactory {
     this.classes = HOSTILE_CLASSES.filter((c) => {
       if (c.startsWith('v6_')) return target.v6 !== null && target.src6 !== null;
       if (c === 'unicast_non_peer') return target.unicast !== null;
-      return c !== 'prio255';
+      return c !== 'prio255' && c !== 'prio_low';
     });
   }
 
@@ -268,6 +269,8 @@ export class HostileFactory {
       }
       case 'prio255':
         return this.v4(this.valid({ priority: 255 }), 'advert_rcvd');
+      case 'prio_low':
+        return this.v4(this.valid({ priority: 1 }), 'advert_rcvd');
       case 'unicast_non_peer': {
         const u = t.unicast!;
         const m = this.valid({ vrid: u.vrid, addresses: u.vips, priority: 254 }, this.uniDst);
