@@ -11,7 +11,7 @@
  * printed, so the files always have keepalived's shape.
  */
 import { hostname } from 'node:os';
-import type { DaemonStatus, InstanceStatus, StateName } from '../daemon/api.js';
+import { KEEPALIVED_COUNTER_NAMES, type DaemonStatus, type InstanceStatus, type StateName } from '../daemon/api.js';
 import { writeFileAtomic } from '../linux/control-io.js';
 
 export type DumpKind = 'data' | 'stats' | 'json';
@@ -204,24 +204,7 @@ export function formatJson(status: DaemonStatus, details: DumpDetails = {}): str
     add('auth_type', auth === 'PASS' ? '1' : auth === 'AH' ? '2' : '0');
     if (auth) add('auth_data', jstr(d.authPass ?? ''));
     const c = i.counters;
-    const stats = (
-      [
-        'advert_rcvd',
-        'advert_sent',
-        'become_master',
-        'release_master',
-        'packet_len_err',
-        'advert_interval_err',
-        'ip_ttl_err',
-        'invalid_type_rcvd',
-        'addr_list_err',
-        'invalid_authtype',
-        'authtype_mismatch',
-        'auth_failure',
-        'pri_zero_rcvd',
-        'pri_zero_sent',
-      ] as const
-    ).map((k) => `"${k}":${c[k] ?? 0}`);
+    const stats = KEEPALIVED_COUNTER_NAMES.map((k) => `"${k}":${c[k] ?? 0}`);
     return `{"data":{${f.join(',')}},"stats":{${stats.join(',')}}}`;
   });
   // keepalived writes no trailing newline.

@@ -4,8 +4,8 @@
  */
 import type { EventEmitter } from 'node:events';
 
-/** keepalived's per-instance counters (its names, as in the stats dump and JSON), plus vipd's own. */
-export const COUNTER_NAMES = [
+/** keepalived's per-instance counters, with its names and in the order of its JSON dump. */
+export const KEEPALIVED_COUNTER_NAMES = [
   'advert_rcvd',
   'advert_sent',
   'become_master',
@@ -20,7 +20,11 @@ export const COUNTER_NAMES = [
   'auth_failure',
   'pri_zero_rcvd',
   'pri_zero_sent',
-  // vipd's own, beyond keepalived's:
+] as const;
+
+/** keepalived's counters plus vipd's own. */
+export const COUNTER_NAMES = [
+  ...KEEPALIVED_COUNTER_NAMES,
   'checksum_err',
   'version_err',
   'vrid_err',
