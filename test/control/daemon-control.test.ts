@@ -95,7 +95,7 @@ test('the real daemon: status within one advert of the failover, metrics, keepal
   let browser: import('playwright-core').Browser | null = null;
   try {
     const conf = (p: number) =>
-      keepalivedConf({ instances: [{ name: 'VI_1', vrid: 81, priority: p, advertInt: ADVERT_MS / 1000, vips: [`${topo.vip4}/24`] }] });
+      keepalivedConf({ instances: [{ name: 'VI_1', vrid: 81, priority: p, advertInt: ADVERT_MS / 1000, vips: [`${topo.vip4}/24`], extra: ['garp_master_delay 2'] }] });
     const extraArgs = ['--metrics-listen', `127.0.0.1:${PORT}`];
     const r1 = await startDaemon(topo, 'R1', { kind: 'vipd', config: conf(150), extraArgs });
     const r2 = await startDaemon(topo, 'R2', { kind: 'vipd', config: conf(100), extraArgs });
@@ -103,7 +103,12 @@ test('the real daemon: status within one advert of the failover, metrics, keepal
     await r1.waitForState('MASTER');
     await r2.waitForState('BACKUP');
     await r2.waitForLine(/Metrics and dashboard on http:\/\/127\.0\.0\.1:9651\//, { timeoutMs: 5_000 });
-    const before = await status(r2);
+    // R2 learns the master's address from its first advert after entering BACKUP.
+    let before = await status(r2);
+    for (const end = Date.now() + 2_000; before.masterAddress === null && Date.now() < end; ) {
+      await sleep(20);
+      before = await status(r2);
+    }
     assert.equal(before.state, 'BACKUP');
     assert.equal(before.masterAddress, topo.routers[0]!.lan4);
 
@@ -193,6 +198,8 @@ test('the real daemon: status within one advert of the failover, metrics, keepal
       assert.match(data, /^ {3}Virtual Router ID = 81$/m);
       assert.match(data, /^ {3}Priority = 100$/m);
       assert.match(data, /^ {3}Interface = eth0$/m);
+      // A configuration-only line (src/control/dump-details.ts): keepalived's default is 5.
+      assert.match(data, /^ {3}Gratuitous ARP delay = 2$/m);
       const stats = await dump(r2, 'SIGUSR2', DUMPS.stats);
       assert.match(stats, /^VRRP Instance: VI_1\n {2}Advertisements:\n {4}Received: [1-9]\d*\n {4}Sent: [1-9]\d*\n {2}Became master: 1\n {2}Released master: 0\n/);
       const sig = jsonDumpSignal();
