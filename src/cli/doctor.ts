@@ -3,7 +3,7 @@
  * bite. Each finding is OK / WARN / FAIL with what to change. Exit code 0 without FAIL, 1 with, 2 on bad options.
  * The checks that read the machine live in src/linux/doctor.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatDiagnostic, interfaceDiagnostics, parseConfig } from '../config/index.js';
 import type { KeepalivedConfig } from '../config/model.js';
@@ -65,11 +65,19 @@ function checkConfig(o: DoctorOptions, links: LinkInfo[]): { config: KeepalivedC
   const warnings = r.diagnostics.filter((d) => d.severity === 'warning');
   const findings: Finding[] = [];
   if (!r.usable) {
+    let missing = false;
+    try {
+      statSync(file);
+    } catch (e) {
+      missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    }
     findings.push({
       check: 'config',
       level: 'FAIL',
-      message: `${file} is unusable: ${errors.slice(0, 5).map(formatDiagnostic).join('; ') || 'no VRRP instance'}`,
-      fix: `run vipd check -f ${file} for every diagnostic and fix the errors`,
+      message: missing
+        ? `cannot read the configuration: ${file} does not exist`
+        : `${file} is unusable: ${errors.slice(0, 5).map(formatDiagnostic).join('; ') || 'no VRRP instance'}`,
+      fix: missing ? 'pass -f with the path of your keepalived.conf' : `run vipd check -f ${file} for every diagnostic and fix the errors`,
     });
     return { config: null, file, findings };
   }
@@ -142,7 +150,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       for (const e of r.errors) {
         findings.push({ check: 'vrrp', level: 'WARN', message: `cannot listen for adverts: ${e}`, fix: 'run the doctor as root (CAP_NET_RAW)' });
       }
-      findings.push(...analyzeAdverts(config, r.heard, r.bad, o.listenSeconds));
+      if (r.listened.length > 0) findings.push(...analyzeAdverts(config, r.heard, r.bad, o.listenSeconds, r.listened));
     }
   }
   const summary = {

@@ -826,7 +826,13 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /** Compare adverts heard on the segment with the configuration: foreign routers on our VRIDs, duplicate VRIDs. */
-export function analyzeAdverts(config: KeepalivedConfig | null, heard: HeardAdvert[], bad: HeardBad[], seconds: number): Finding[] {
+export function analyzeAdverts(
+  config: KeepalivedConfig | null,
+  heard: HeardAdvert[],
+  bad: HeardBad[],
+  seconds: number,
+  listened: (4 | 6)[] = [4, 6],
+): Finding[] {
   const out: Finding[] = [];
   const key = (ifname: string, fam: number, vrid: number) => `${ifname}/${fam}/${vrid}`;
   const groups = new Map<string, HeardAdvert[]>();
@@ -836,7 +842,7 @@ export function analyzeAdverts(config: KeepalivedConfig | null, heard: HeardAdve
   }
   const configured = new Set<string>();
   for (const i of config?.instances ?? []) {
-    if (!i.interface) continue;
+    if (!i.interface || !listened.includes(i.family)) continue;
     const k = key(i.interface, i.family, i.virtualRouterId);
     configured.add(k);
     const subject = `VRID ${i.virtualRouterId} IPv${i.family} on ${i.interface}`;
@@ -939,11 +945,12 @@ export async function listenAdverts(
   families: (4 | 6)[],
   seconds: number,
   ownAddresses: Set<string>,
-): Promise<{ heard: HeardAdvert[]; bad: HeardBad[]; errors: string[] }> {
+): Promise<{ heard: HeardAdvert[]; bad: HeardBad[]; errors: string[]; listened: (4 | 6)[] }> {
   const heard = new Map<string, HeardAdvert>();
   const bad = new Map<string, HeardBad>();
   const errors: string[] = [];
   const sockets: VrrpSocket[] = [];
+  const listened: (4 | 6)[] = [];
   const n = native();
   const indexes = new Map<number, string>();
   for (const name of ifnames) {
@@ -960,6 +967,7 @@ export async function listenAdverts(
         continue;
       }
       sockets.push(s);
+      listened.push(fam);
       for (const idx of indexes.keys()) {
         try {
           s.join(idx);
@@ -996,7 +1004,7 @@ export async function listenAdverts(
   } finally {
     for (const s of sockets) s.close();
   }
-  return { heard: [...heard.values()], bad: [...bad.values()], errors };
+  return { heard: [...heard.values()], bad: [...bad.values()], errors, listened };
 }
 
 // ------------------------------------------------------------------------------------------------ links

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -123,6 +123,7 @@ const find = (j: DoctorJson, check: string, re: RegExp = /./) => j.findings.filt
 test('doctor in namespaces: clean setup is all OK; rp_filter, arp_ignore, snooping, foreign VRID and firewall are found', { skip: nsSkip, timeout: 120_000 }, async () => {
   const lab = new Lab();
   const dir = mkdtempSync(join(tmpdir(), 'vipd-doc-'));
+  chmodSync(dir, 0o755); // readable by the unprivileged run
   let peer: ChildProcess | null = null;
   try {
     const a = lab.addNs(uniqueNsName('doc'));
@@ -170,6 +171,24 @@ test('doctor in namespaces: clean setup is all OK; rp_filter, arp_ignore, snoopi
     }
     assert.equal(find(r.json, 'vrrp', /VRID 51 IPv4 on eth0 \(VI_1\): peer 192\.0\.2\.12 \(priority 100.*agrees/).length, 1, show(r.json));
     assert.equal(find(r.json, 'vrrp', /VRID 52 IPv4 on eth0: in use by 192\.0\.2\.12 .*192\.0\.2\.200/).length, 1, show(r.json));
+
+    // 1b. Without root: the missing capabilities are a FAIL, what cannot be read is said, no stack trace.
+    if (haveCommand('runuser')) {
+      const u = spawnSync('ip', ['netns', 'exec', a, 'runuser', '-u', 'nobody', '--', process.execPath, BIN, 'doctor', '-f', clean, '--json', '--listen', '1'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(u.status, 1, u.stderr);
+      assert.doesNotMatch(u.stderr, /\n\s+at /);
+      const j = JSON.parse(u.stdout) as DoctorJson;
+      assert.equal(find(j, 'capabilities')[0]?.level, 'FAIL', show(j));
+      assert.equal(find(j, 'firewall', /cannot read the nftables ruleset: .*needs CAP_NET_ADMIN/)[0]?.level, 'WARN', show(j));
+      assert.equal(find(j, 'vrrp', /cannot listen for adverts: .*CAP_NET_RAW/)[0]?.level, 'WARN', show(j));
+      assert.ok(find(j, 'vrrp').every((x) => /cannot listen/.test(x.message)), `nothing claimed about adverts not listened for:\n${show(j)}`);
+    }
+    r = doctor(a, join(dir, 'missing.conf'), ['--listen', '0']);
+    assert.equal(r.code, 1);
+    assert.equal(find(r.json, 'config', /missing\.conf does not exist/)[0]?.level, 'FAIL', show(r.json));
 
     // 2. Problems: strict rp_filter with use_vmac, a VMAC whose rp_filter is on, arp_ignore 8, IPv6 on a snooping
     //    bridge, and VRID 52 configured with other addresses than the router already using it.
