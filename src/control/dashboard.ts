@@ -149,7 +149,9 @@ dd { margin:0; overflow-wrap:anywhere; }
       var y = n * (laneH + 4);
       var tr = model.transitions.filter(function (t) { return t.instance === i.name && t.family === i.family; });
       var state = tr.length ? tr[0].from : i.state;
-      var t0 = start;
+      // Nothing before the daemon started: the lane begins at its start time.
+      var born = Date.parse(s.startedAt);
+      var t0 = isNaN(born) ? start : Math.max(start, born);
       g.fillStyle = '#1d2330';
       g.fillText(i.name + ' ' + fam(i.family), 2, y + 13);
       tr.forEach(function (t) {
