@@ -3,7 +3,7 @@
  * bite. Each finding is OK / WARN / FAIL with what to change. Exit code 0 without FAIL, 1 with, 2 on bad options.
  * The checks that read the machine live in src/linux/doctor.ts.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatDiagnostic, interfaceDiagnostics, parseConfig } from '../config/index.js';
 import type { KeepalivedConfig } from '../config/model.js';
@@ -13,7 +13,8 @@ import {
   checkCapabilities,
   checkFirewall,
   checkMacvlan,
-  checkOtherDaemons,
+  analyzeDaemons,
+  findVrrpDaemons,
   checkSnooping,
   checkSysctls,
   listenAdverts,
@@ -30,6 +31,14 @@ export interface DoctorOptions {
   configId?: string;
   listenSeconds: number;
   probe: boolean;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 export interface DoctorReport {
@@ -134,7 +143,12 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const families: (4 | 6)[] = config ? [...new Set(config.instances.map((i) => i.family))].sort() : [4, 6];
   findings.push(...(await checkFirewall(families)));
   findings.push(...checkSnooping(config, links));
-  findings.push(...checkOtherDaemons());
+  findings.push(
+    ...analyzeDaemons(cfg.file && config ? { file: cfg.file, config } : null, findVrrpDaemons(), (file) => {
+      const r = parseConfig(file, o.configId !== undefined ? { instanceId: o.configId } : {});
+      return r.usable ? r.config : null;
+    }, sameFile),
+  );
 
   if (o.listenSeconds > 0) {
     const ifnames = config

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { KeepalivedConfig, VrrpInstance } from '../config/model.js';
 import { formatIP, parseIP } from '../wire/inet.js';
@@ -454,36 +455,111 @@ function readSysFile(path: string): string | null {
 
 // ------------------------------------------------------------------------------------------------ other daemons
 
-/** keepalived or another vipd running in this network namespace (processes in other namespaces do not matter). */
-export function checkOtherDaemons(): Finding[] {
+export interface VrrpDaemon {
+  kind: 'keepalived' | 'vipd';
+  /** keepalived's parent and VRRP child share one entry. */
+  pids: number[];
+  /** The configuration it was started with (-f / --use-file, else keepalived's default), absolute. */
+  configFile: string;
+}
+
+/** The configuration file named on a keepalived / `vipd run` command line (relative paths resolved against `cwd`). */
+export function configFileOf(cmdline: string[], cwd: string | null): string {
+  let file = '/etc/keepalived/keepalived.conf';
+  for (let n = 0; n < cmdline.length; n++) {
+    const a = cmdline[n]!;
+    if ((a === '-f' || a === '--use-file') && n + 1 < cmdline.length) file = cmdline[n + 1]!;
+    else if (a.startsWith('--use-file=')) file = a.slice('--use-file='.length);
+    else if (/^-f./.test(a)) file = a.slice(2);
+  }
+  return file.startsWith('/') || cwd === null ? file : resolvePath(cwd, file);
+}
+
+/** keepalived and `vipd run` processes in this network namespace (processes in other namespaces do not matter). */
+export function findVrrpDaemons(): VrrpDaemon[] {
   let myNs: string | null = null;
   try {
     myNs = readlinkSync('/proc/self/ns/net');
   } catch {
     /* cannot tell namespaces apart */
   }
-  const found: string[] = [];
+  const out = new Map<string, VrrpDaemon>();
   for (const p of listProcesses()) {
     if (p.pid === process.pid) continue;
     const isKa = p.comm === 'keepalived';
-    const isVipd = p.cmdline.some((a) => /(^|\/)vipd$/.test(a)) && p.cmdline.includes('run');
+    const isVipd = !isKa && p.cmdline.some((a) => /(^|\/)vipd$/.test(a)) && p.cmdline.includes('run');
     if (!isKa && !isVipd) continue;
     try {
       if (myNs !== null && readlinkSync(`/proc/${p.pid}/ns/net`) !== myNs) continue;
     } catch {
       continue;
     }
-    found.push(`${isKa ? 'keepalived' : 'vipd'} (pid ${p.pid})`);
+    let cwd: string | null = null;
+    try {
+      cwd = readlinkSync(`/proc/${p.pid}/cwd`);
+    } catch {
+      /* gone, or not ours to read */
+    }
+    const kind = isKa ? 'keepalived' : 'vipd';
+    const configFile = configFileOf(p.cmdline.slice(1), cwd);
+    const k = `${kind} ${configFile}`;
+    const d = out.get(k);
+    if (d) d.pids.push(p.pid);
+    else out.set(k, { kind, pids: [p.pid], configFile });
   }
-  if (found.length === 0) return [f('daemons', 'OK', 'no keepalived or vipd daemon runs in this network namespace')];
-  return [
-    f(
-      'daemons',
-      'WARN',
-      `already running here: ${found.join(', ')}; two VRRP daemons with the same instances fight over the VIPs`,
-      'stop the other daemon before starting vipd (systemctl stop keepalived), or give each its own instances',
-    ),
-  ];
+  return [...out.values()];
+}
+
+/**
+ * Other VRRP daemons against our configuration: a daemon running our own file is the one we check (OK); one whose
+ * configuration shares an (interface, family, VRID) with ours fights over that virtual router (FAIL); others are
+ * noted. `load` parses a daemon's configuration (null when unreadable).
+ */
+export function analyzeDaemons(
+  ours: { file: string; config: KeepalivedConfig } | null,
+  daemons: VrrpDaemon[],
+  load: (file: string) => KeepalivedConfig | null,
+  same: (a: string, b: string) => boolean = (a, b) => a === b,
+): Finding[] {
+  if (daemons.length === 0) return [f('daemons', 'OK', 'no keepalived or vipd daemon runs in this network namespace')];
+  const out: Finding[] = [];
+  const key = (i: VrrpInstance) => `${i.interface ?? ''}/${i.family}/${i.virtualRouterId}`;
+  const mine = new Map((ours?.config.instances ?? []).map((i) => [key(i), i]));
+  for (const d of daemons) {
+    const who = `${d.kind} (pid ${d.pids.join(', ')}, ${d.configFile})`;
+    if (ours && same(d.configFile, ours.file)) {
+      out.push(
+        f(
+          'daemons',
+          d.kind === 'vipd' ? 'OK' : 'WARN',
+          d.kind === 'vipd'
+            ? `${who} runs this configuration (this host's own adverts are not heard by the advert check)`
+            : `${who} runs this configuration: vipd and keepalived must not both run it`,
+          d.kind === 'vipd' ? undefined : 'stop keepalived before starting vipd (systemctl disable --now keepalived)',
+        ),
+      );
+      continue;
+    }
+    const theirs = load(d.configFile);
+    if (!theirs) {
+      out.push(f('daemons', 'WARN', `${who} runs here; its configuration cannot be read, so shared VRIDs cannot be ruled out`, 'make sure it runs none of these instances'));
+      continue;
+    }
+    const shared = theirs.instances.filter((i) => mine.has(key(i)));
+    if (shared.length > 0) {
+      out.push(
+        f(
+          'daemons',
+          'FAIL',
+          `${who} also runs ${shared.map((i) => `VRID ${i.virtualRouterId} IPv${i.family} on ${i.interface ?? '?'} (its ${i.name}, our ${mine.get(key(i))!.name})`).join(', ')}: two daemons on one host fight over the same virtual router`,
+          `stop it, or remove those instances from one of the two configurations`,
+        ),
+      );
+    } else {
+      out.push(f('daemons', ours ? 'OK' : 'WARN', `${who} runs here${ours ? ' with no VRID in common with this configuration' : ''}`, ours ? undefined : 'pass -f FILE to compare its VRIDs with yours'));
+    }
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------ nftables

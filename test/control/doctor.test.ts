@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   analyzeAdverts,
+  analyzeDaemons,
+  configFileOf,
   analyzeNftRules,
   checkCapabilities,
   parseCapEff,
@@ -91,6 +93,27 @@ test('doctor: adverts heard against the configuration', () => {
   r = analyzeAdverts(null, [], [{ ifname: 'eth0', family: 4, src: '192.0.2.9', reason: 'ttl', detail: 'TTL/hop limit 64, expected 255', count: 2 }], 3);
   assert.equal(r[0]!.level, 'WARN');
   assert.match(r[0]!.message, /2 VRRP packets from 192\.0\.2\.9 rejected \(ttl/);
+});
+
+test('doctor: other daemons: the configuration they run, shared VRIDs', () => {
+  assert.equal(configFileOf(['-n', '-f', 'k.conf', '-D'], '/etc/x'), '/etc/x/k.conf');
+  assert.equal(configFileOf(['--use-file=/a.conf'], '/'), '/a.conf');
+  assert.equal(configFileOf(['-f/b.conf'], null), '/b.conf');
+  assert.equal(configFileOf(['-n'], '/'), '/etc/keepalived/keepalived.conf');
+  const conf = (vrid: number, name = 'X') =>
+    parseConfigText(`vrrp_instance ${name} {\n interface eth0\n virtual_router_id ${vrid}\n priority 100\n virtual_ipaddress {\n 192.0.2.1/24\n }\n}\n`).config;
+  const ours = { file: '/etc/vipd.conf', config: conf(51, 'VI_1') };
+  const load = (f: string) => (f === '/other.conf' ? conf(51, 'OTHER') : f === '/else.conf' ? conf(60) : null);
+  assert.deepEqual(analyzeDaemons(ours, [], load).map((x) => x.level), ['OK']);
+  let r = analyzeDaemons(ours, [{ kind: 'vipd', pids: [10], configFile: '/etc/vipd.conf' }], load);
+  assert.equal(r[0]!.level, 'OK');
+  assert.match(r[0]!.message, /runs this configuration/);
+  r = analyzeDaemons(ours, [{ kind: 'keepalived', pids: [11, 12], configFile: '/other.conf' }], load);
+  assert.equal(r[0]!.level, 'FAIL');
+  assert.match(r[0]!.message, /keepalived \(pid 11, 12, \/other\.conf\) also runs VRID 51 IPv4 on eth0 \(its OTHER, our VI_1\)/);
+  assert.equal(analyzeDaemons(ours, [{ kind: 'keepalived', pids: [13], configFile: '/else.conf' }], load)[0]!.level, 'OK');
+  assert.equal(analyzeDaemons(ours, [{ kind: 'keepalived', pids: [13], configFile: '/unreadable' }], load)[0]!.level, 'WARN');
+  assert.equal(analyzeDaemons(null, [{ kind: 'keepalived', pids: [13], configFile: '/else.conf' }], load)[0]!.level, 'WARN');
 });
 
 // ------------------------------------------------------------------------------------------------ namespaces
@@ -242,6 +265,22 @@ test('doctor in namespaces: clean setup is all OK; rp_filter, arp_ignore, snoopi
     r = doctor(a, clean);
     assert.equal(find(r.json, 'firewall', /ip doc pre \(hook prerouting\): rule 1 drops protocol 112/)[0]?.level, 'FAIL', show(r.json));
     assert.equal(r.code, 1);
+    lab.ns(a, 'nft', 'delete table ip doc');
+
+    // 4. Another daemon in A's namespace running VRID 51 on eth0 (as a second vipd); and vipd running our own file.
+    const other = join(dir, 'other.conf');
+    writeFileSync(other, V3 + 'vrrp_instance OTHER {\n interface eth0\n virtual_router_id 51\n priority 50\n advert_int 0.2\n virtual_ipaddress {\n 192.0.2.100/24\n }\n}\n');
+    const local = lab.spawnIn(a, process.execPath, [BIN, 'run', '-f', other, '--control-socket', join(dir, 'a.sock'), '--state-dir', join(dir, 'a-state')]);
+    let alog = '';
+    local.stderr!.on('data', (c: Buffer) => (alog += c.toString()));
+    assert.ok(await waitFor(() => /\(OTHER\) Entering BACKUP STATE/.test(alog), 10_000), alog);
+    r = doctor(a, clean, ['--listen', '0']);
+    const fight = find(r.json, 'daemons', /vipd \(pid \d+, .*other\.conf\) also runs VRID 51 IPv4 on eth0 \(its OTHER, our VI_1\)/);
+    assert.equal(fight[0]?.level, 'FAIL', show(r.json));
+    r = doctor(a, other, ['--listen', '0']);
+    assert.equal(find(r.json, 'daemons', /runs this configuration/)[0]?.level, 'OK', show(r.json));
+    process.kill(local.pid!, 'SIGTERM');
+    await waitFor(() => local.exitCode !== null || local.signalCode !== null, 5_000);
   } finally {
     if (peer?.pid) {
       try {
