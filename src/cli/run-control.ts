@@ -7,7 +7,7 @@ import { dumpDetailsFromConfig } from '../control/dump-details.js';
 import type { DumpDetails } from '../control/dumps.js';
 import { parseConfig } from '../config/index.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import type { DaemonControl } from '../daemon/api.js';
+import type { DaemonControl, InstanceStatus } from '../daemon/api.js';
 import type { Logger } from '../daemon/log.js';
 
 export interface ControlPlaneOptions {
@@ -30,18 +30,30 @@ export async function startControlPlane(daemon: DaemonControl, log: Logger, opts
     ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
     log: (l: string) => log.warn(l),
   });
-  const details = (): DumpDetails => {
-    let config = opts.currentConfig?.() ?? null;
-    if (!config) {
-      const r = parseConfig(daemon.status().configFile, opts.configId !== undefined ? { instanceId: opts.configId } : {});
-      if (r.usable && !r.diagnostics.some((d) => d.severity === 'error')) config = r.config;
-    }
-    return config ? dumpDetailsFromConfig(config) : {};
-  };
-  const unsignal = installDumpSignals(daemon, { log: (l: string) => log.info(l), details });
+  const unsignal = installDumpSignals(daemon, { log: (l: string) => log.info(l), details: () => dumpDetailsFor(daemon, opts) });
   if (opts.metricsListen) log.info(`Metrics and dashboard on http://${opts.metricsListen}/`);
   return async () => {
     unsignal();
     await cp.stop();
   };
+}
+
+/**
+ * The dump details for the daemon now: the configuration-only facts from its configuration, plus the master's
+ * priority per instance when the status carries it (`masterPriority`, not in InstanceStatus yet).
+ */
+export function dumpDetailsFor(daemon: DaemonControl, opts: Pick<ControlPlaneOptions, 'currentConfig' | 'configId'> = {}): DumpDetails {
+  const status = daemon.status();
+  let config = opts.currentConfig?.() ?? null;
+  if (!config) {
+    const r = parseConfig(status.configFile, opts.configId !== undefined ? { instanceId: opts.configId } : {});
+    if (r.usable && !r.diagnostics.some((d) => d.severity === 'error')) config = r.config;
+  }
+  const details = config ? dumpDetailsFromConfig(config) : {};
+  for (const i of status.instances as (InstanceStatus & { masterPriority?: number | null })[]) {
+    if (typeof i.masterPriority !== 'number') continue;
+    details.instances ??= {};
+    details.instances[i.name] = { ...details.instances[i.name], masterPriority: i.masterPriority };
+  }
+  return details;
 }

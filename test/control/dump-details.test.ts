@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, parseConfigText } from '../../src/config/index.js';
 import { dumpDetailsFromConfig } from '../../src/control/dump-details.js';
@@ -57,4 +59,31 @@ test('dump details: non-default settings show up in the data dump', () => {
   assert.match(text, /^ {3}Gratuitous ARP repeat = 3$/m);
   assert.match(text, /^ {5}Using unicast$/m);
   assert.match(text, /\(from configuration\)/);
+});
+
+test('vipd run\'s dump details: the running file when it parses cleanly, the master priority when the status has it', async () => {
+  const { dumpDetailsFor } = await import('../../src/cli/run-control.js');
+  const { FakeDaemon } = await import('./fake-daemon.js');
+  const d = new FakeDaemon();
+  const base = d.status();
+  // The file the daemon runs is read at each signal.
+  const conf = join(FIX, 'keepalived-a.conf');
+  const withFile = { ...base, configFile: conf, instances: base.instances.map((i) => ({ ...i, masterPriority: i.name === 'VI_6' ? 120 : null })) };
+  d.status = () => withFile;
+  const det = dumpDetailsFor(d);
+  assert.equal(det.routerId, 'vipd_dump_a');
+  assert.equal(det.instances!.VI_1!.authPass, 's3cret');
+  assert.equal(det.instances!.VI_1!.masterPriority, undefined);
+  assert.equal(det.instances!.VI_6!.masterPriority, 120);
+  // A configuration given by the daemon wins over the file; a broken file gives no configuration details.
+  const other = parseConfigText('global_defs {\n router_id from_daemon\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n 192.0.2.1/24\n }\n}\n').config;
+  assert.equal(dumpDetailsFor(d, { currentConfig: () => other }).routerId, 'from_daemon');
+  const dir = mkdtempSync(join(tmpdir(), 'vipd-dd-'));
+  try {
+    writeFileSync(join(dir, 'k.conf'), 'vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 300\n}\n');
+    d.status = () => ({ ...base, configFile: join(dir, 'k.conf') });
+    assert.deepEqual(dumpDetailsFor(d), {});
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
