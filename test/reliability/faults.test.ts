@@ -71,8 +71,7 @@ test('link flapping every 50-500 ms for 20 s: no crash, bounded churn, converges
     }
     const tEnd = Date.now();
     assert.ok(d.R1.proc.running && d.R2.proc.running, 'both daemons survive');
-    await d.R1.waitForLine(/\(VI_1\) Entering MASTER STATE/, { from: d.R1.mark() - 1, timeoutMs: 3000 }).catch(() => undefined);
-    await sleep(1500);
+    await sleep(1500); // R1's link is up: it takes over again within Master_Down_Interval (361 ms)
     const s1 = await status(d.R1);
     const s2 = await status(d.R2);
     assert.equal(inst(s1, 'VI_1').state, 'MASTER');
