@@ -117,6 +117,8 @@ export async function runDaemon(o: RunOptions): Promise<number | null> {
     for (const f of pidFiles) writeFileSync(f, `${process.pid}\n`);
     await daemon.start();
     stopControl = await startControlPlane(daemon, logger, {
+      currentConfig: () => daemon.currentConfig(),
+      ...(o.configId !== undefined ? { configId: o.configId } : {}),
       ...(o.controlSocket ? { controlSocket: o.controlSocket } : {}),
       ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     });

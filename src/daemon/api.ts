@@ -65,6 +65,8 @@ export interface InstanceStatus {
   effectivePriority: number;
   /** The current master's address as we see it ("self" address text when we are master), or null. */
   masterAddress: string | null;
+  /** Priority in the last advert from the master we follow (BACKUP), else null. */
+  masterPriority: number | null;
   /** Our own advert source address. */
   sourceAddress: string | null;
   vips: string[];

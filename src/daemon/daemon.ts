@@ -951,6 +951,11 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     return inst.announceNow() ? { ok: true, message: `(${instance}) gratuitous ARP / NA burst sent` } : { ok: false, message: `(${instance}) is not MASTER` };
   }
 
+  /** The configuration the daemon runs (for the keepalived dumps). */
+  currentConfig(): KeepalivedConfig | null {
+    return this.config;
+  }
+
   /** For tests and status. */
   get instanceList(): readonly Instance[] {
     return this.instances;

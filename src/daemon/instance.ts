@@ -504,6 +504,7 @@ export class Instance {
       basePriority: this.cfg.priority,
       effectivePriority: vr?.priority ?? this.cfg.priority,
       masterAddress: vr?.masterAddress === 'self' ? self : (vr?.masterAddress ?? null),
+      masterPriority: vr && vr.state === 'backup' && vr.masterPriority > 0 ? vr.masterPriority : null,
       sourceAddress: self,
       vips: this.cfg.vips.map((v) => v.text),
       advertIntervalMs: this.cfg.advertIntervalCs * 10,

@@ -29,6 +29,8 @@ export function cannedStatus(): DaemonStatus {
     basePriority: 150,
     effectivePriority: 140,
     masterAddress: '192.0.2.1',
+
+    masterPriority: null,
     sourceAddress: '192.0.2.1',
     vips: ['192.0.2.100/24', '192.0.2.101/24'],
     advertIntervalMs: 1000,
@@ -54,6 +56,8 @@ export function cannedStatus(): DaemonStatus {
     basePriority: 90,
     effectivePriority: 90,
     masterAddress: 'fe80::f87c:86ff:fed4:6321',
+
+    masterPriority: 200,
     sourceAddress: 'fe80::a803:7dff:fedb:7d9',
     vips: ['2001:db8::100/64'],
     advertIntervalMs: 500,
