@@ -82,7 +82,9 @@ test('vipd run\'s dump details: the running file when it parses cleanly, the mas
   try {
     writeFileSync(join(dir, 'k.conf'), 'vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 300\n}\n');
     d.status = () => ({ ...base, configFile: join(dir, 'k.conf') });
-    assert.deepEqual(dumpDetailsFor(d), {});
+    const broken = dumpDetailsFor(d);
+    assert.equal(broken.routerId, undefined, 'no configuration details from a broken file');
+    assert.deepEqual(broken.instances ?? {}, { VI_6: { masterPriority: 200 } }, 'only what the status itself says');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

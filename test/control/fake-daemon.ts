@@ -29,7 +29,6 @@ export function cannedStatus(): DaemonStatus {
     basePriority: 150,
     effectivePriority: 140,
     masterAddress: '192.0.2.1',
-
     masterPriority: null,
     sourceAddress: '192.0.2.1',
     vips: ['192.0.2.100/24', '192.0.2.101/24'],
