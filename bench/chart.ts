@@ -26,7 +26,7 @@ export function chartSeries(rows: FailoverRow[]): Series[] {
     for (const fault of ['link-down', 'blackhole', 'stop'] as const) {
       const points = advs
         .map((a) => {
-          const m = median(rows.filter((r) => r.daemon === d && r.advertSec === a && r.fault === fault && r.phase === 'fault' && !r.proberStalled).map((r) => r.outageMs));
+          const m = median(rows.filter((r) => r.daemon === d && r.advertSec === a && r.fault === fault && r.phase === 'fault').map((r) => r.outageMs));
           return m === null ? null : { x: a * 1000, y: m };
         })
         .filter((p): p is { x: number; y: number } => p !== null);
@@ -42,6 +42,11 @@ export function chartSeries(rows: FailoverRow[]): Series[] {
     return { x: a * 1000, y: b ? b.boundMs : (3 * a + (156 * a) / 256) * 1000 };
   });
   out.push({ label: 'bound: Master_Down_Interval (R2)', color: '#777', dash: '1 3', points: bound });
+  const skew = advs.map((a) => {
+    const b = rows.find((r) => r.advertSec === a && r.phase === 'fault' && r.fault === 'stop' && r.family === 4);
+    return { x: a * 1000, y: b ? b.boundMs : ((156 * a) / 256) * 1000 };
+  });
+  out.push({ label: 'planned-stop bound: skew (R2)', color: '#aaa', dash: '1 3', points: skew });
   return out;
 }
 

@@ -46,7 +46,7 @@ export interface FailoverRow {
   lostProbes: number;
   /** Every outage of the phase: target, start relative to the event, duration, probes lost. */
   outages: string[];
-  /** The prober paused during an outage (its reply gap is longer than the probes lost in it account for). */
+  /** A reply gap longer than its lost probes explain (prober paused, or requests queued and answered late). */
   proberStalled?: boolean;
   /** From the event to R2's "Entering MASTER STATE" (fault) or "Entering BACKUP STATE" (failback: R2 yields). */
   takeoverMs: number | null;
@@ -211,7 +211,8 @@ function rowsFrom(o: FailoverOptions, phases: Phase[], report: ProbeReport | nul
         // An outage belongs to the latest phase that began at or before its start + 10 ms (it starts with the
         // last reply before the gap, i.e. a little before the event that caused it).
         const os = tr.outages.filter((x) => ownerOf(phases, x.start) === ph);
-        // A gap much longer than the probes lost in it means the prober itself was stalled (a busy machine): flag it.
+        // A reply gap much longer than the probes lost in it: the prober paused (a busy machine) or requests were
+        // queued (neighbour resolution) and answered late. Flagged; the host saw no reply for that long either way.
         const stalled = os.some((x) => x.durationMs > 1.5 * (x.lost + 1) * interval + 20);
         return {
           stalled,
@@ -289,3 +290,38 @@ export function failoverTable(rows: FailoverRow[], daemons: string[]): string {
 }
 
 export type { Topology };
+
+/**
+ * Condensed Markdown: one line per (advert, event), every family / VMAC setting / repetition pooled: median
+ * and max outage per daemon, lost probes (median), the bound and vipd's and keepalived's median / bound.
+ */
+export function failoverSummary(rows: FailoverRow[], daemons: string[]): string {
+  const keys = [...new Set(rows.map((r) => `${r.advertSec}|${r.fault}|${r.phase}`))];
+  const head = ['advert', 'event', 'bound ms'];
+  for (const d of daemons) head.push(`${d} outage ms median (max)`, `${d} lost (median)`, `${d} median/bound`, `${d} takeover ms`);
+  const out = keys.map((k) => {
+    const [adv, fault, phase] = k.split('|');
+    const rs0 = rows.filter((r) => `${r.advertSec}|${r.fault}|${r.phase}` === k);
+    const bound = Math.max(...rs0.map((r) => r.boundMs));
+    const line: (string | number | null)[] = [
+      `${adv} s`,
+      phase === 'fault' ? (fault === 'stop' ? 'planned stop' : fault!) : `${fault} → back`,
+      [...new Set(rs0.map((r) => r.boundMs))].join(' / '),
+    ];
+    for (const d of daemons) {
+      const rs = rs0.filter((r) => r.daemon === d);
+      const good = rs.filter((r) => !r.proberStalled);
+      const o = median(rs.map((r) => r.outageMs));
+      const mx = rs.length ? Math.max(...rs.map((r) => r.outageMs)) : null;
+      const n = rs.length;
+      line.push(
+        n ? `${fmt(o, 0)} (${fmt(mx, 0)})${rs.length > good.length ? ` †${rs.length - good.length}` : ''}${rs.some((r) => r.error) ? ' ⚠' : ''}` : null,
+        n ? fmt(median(rs.map((r) => r.lostProbes)), 0) : null,
+        n && bound > 0 && o !== null ? fmt(o / bound, 2) : null,
+        n ? fmt(median(rs.map((r) => r.takeoverMs).filter((x): x is number => x !== null)), 0) : null,
+      );
+    }
+    return line;
+  });
+  return mdTable(head, out);
+}

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cleanOrphanLabs, keepalivedVersion, labUnavailableReason } from '../src/linux/lab/index.js';
 import { KEEPALIVED, VIPD, VIPD_RT, log, type DaemonVariant } from './common.js';
-import { FAULTS, failoverRun, failoverTable, type FailoverRow } from './failover.js';
+import { FAULTS, failoverRun, failoverSummary, failoverTable, type FailoverRow } from './failover.js';
 import { costRun, costTable, type CostRow } from './cost.js';
 import { timingRun, timingTable, type TimingRow } from './timing.js';
 import { reloadRun, reloadTable, type ReloadRow } from './reload.js';
@@ -80,7 +80,9 @@ function markdown(r: Results): string {
     parts.push('## Failover', '', 'Outage = longest gap in replies to the VIP or to the upstream host through it, per family (probes every 2 ms). ' +
       'Bound = Master_Down_Interval of R2 (priority 100) for unplanned faults, its skew for a planned stop, 0 for failback. ' +
       'Takeover = event to R2 "Entering MASTER" (fault) or R2 "Entering BACKUP" (back). Medians over repetitions (max in brackets). ' +
-      '† = the prober itself stalled during that outage (reply gap longer than its lost probes explain): machine noise.', '',
+      '† = a reply gap longer than its lost probes explain (the prober paused on the busy machine, or requests were queued during neighbour resolution and answered late).', '',
+      '### Summary (both families, VMAC on and off, all repetitions pooled; †N = N of them flagged †)', '',
+      failoverSummary(r.failover, daemons), '', '### Every case', '',
       failoverTable(r.failover, daemons), '', ...notes(r.failover.map((x) => x.error && `${x.daemon} ${x.advertSec} s IPv${x.family} VMAC ${x.vmac ? 'on' : 'off'} ${x.fault} ${x.phase}: ${x.error}`)));
   }
   if (r.cost.length) parts.push('## Cost', '', costTable(r.cost, daemons), '', ...notes(r.cost.map((x) => x.error && `${x.daemon} ${x.instances} × ${x.advertSec} s ${x.router}: ${x.error}`)));
