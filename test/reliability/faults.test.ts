@@ -1,8 +1,7 @@
 /**
  * Faults in namespaces (issue 9), a vipd pair R1 (150) / R2 (100) at 100 ms adverts:
  *  - the LAN link of R1 flapping every 50-500 ms for 20 s (bench/soak.ts runs the full minute and more);
- *  - the VRRP interface deleted (FAULT; with it the parent of a VMAC), and recreated (back: a `todo` test until
- *    the daemon follows a recreated interface, see the test);
+ *  - the VRRP interface deleted (FAULT; with it the parent of a VMAC), and recreated (back to MASTER, VMAC rebuilt);
  *  - an address removed behind vipd's back (the master restores it);
  *  - SIGKILL at each stage of a takeover, then a restart: the machine ends clean (no VIP, no VMAC left after a
  *    final stop) and the group converges.
@@ -129,9 +128,8 @@ test('the VRRP interface (and so a VMAC\'s parent) deleted: FAULT, the backup ta
   }
 });
 
-// Daemon bug (reported): instances are bound to the interface's ifindex at start; a recreated interface has a new
-// ifindex, so its link-up event matches no instance and they stay in FAULT until a restart or reload.
-test('the VRRP interface recreated: the instances come back (MASTER), the VMAC is recreated', { skip, timeout: 60_000, todo: 'daemon: a recreated interface (new ifindex) leaves its instances in FAULT' }, async () => {
+// A recreated interface has a new ifindex: the daemon must re-attach its instances (and rebuild the VMAC).
+test('the VRRP interface recreated: the instances come back (MASTER), the VMAC is recreated', { skip, timeout: 60_000 }, async () => {
   await orphans;
   const topo = await buildTopology({ tag: processTag('rf'), routers: 2, ipv6: false });
   try {
