@@ -73,7 +73,7 @@ export class Logger {
    * says how many were.
    */
   limited(key: string, level: LogLevel, message: string, fields?: Record<string, unknown>, burst = 5, windowMs = 10_000): void {
-    const t = Date.now();
+    const t = performance.now(); // monotonic: a wall-clock jump must not mute or flood a key
     let s = this.limits.get(key);
     if (!s || t - s.start >= windowMs) {
       const suppressed = s?.suppressed ?? 0;

@@ -152,7 +152,7 @@ export interface TrackerEnv {
 }
 
 export const realTrackerEnv: TrackerEnv = {
-  now: () => Date.now(),
+  now: () => performance.now(), // monotonic: script intervals and process delays ignore wall-clock jumps
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref?.();

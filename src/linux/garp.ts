@@ -35,7 +35,9 @@ export class GarpSender {
     try {
       return new GarpSender(native().socket(K('AF_PACKET'), K('SOCK_RAW'), 0));
     } catch (e) {
-      throw wrapError('open AF_PACKET socket for gratuitous ARP / NA', e);
+      const err = wrapError('open AF_PACKET socket for gratuitous ARP / NA', e);
+      if (err.code === 'EPERM') err.message += ' (needs root or CAP_NET_RAW)';
+      throw err;
     }
   }
 

@@ -427,7 +427,13 @@ export class RtnlMonitor {
   static open(opts: RtnlMonitorOptions): RtnlMonitor {
     const groups = opts.groups ?? RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
     const m = new RtnlMonitor(openNetlink(groups, opts.rcvbuf), opts);
-    native().poll(m.h, K('UV_READABLE'), () => m.drain());
+    // An overflow (ENOBUFS) raises POLLERR, and libuv stops a poll handle on POLLERR: read the error (drain resyncs)
+    // and start polling again, or no event would ever arrive after the first overflow.
+    const onReady = (status: number) => {
+      m.drain();
+      if (status < 0 && !m.closed) native().poll(m.h, K('UV_READABLE'), onReady);
+    };
+    native().poll(m.h, K('UV_READABLE'), onReady);
     return m;
   }
 

@@ -226,7 +226,13 @@ export class VrrpSocket {
   onPacket(cb: (pkt: VrrpPacket) => void, onError?: (err: Error) => void): void {
     this.cb = cb;
     this.errCb = onError ?? null;
-    if (!this.closed) this.n.poll(this.h, this.c.UV_READABLE!, () => this.drain());
+    // libuv stops a poll handle on POLLERR (a pending socket error, e.g. an ICMP error after a unicast send):
+    // read it and start polling again, so the socket never goes deaf.
+    const onReady = (status: number) => {
+      this.drain();
+      if (status < 0 && !this.closed) this.n.poll(this.h, this.c.UV_READABLE!, onReady);
+    };
+    if (!this.closed) this.n.poll(this.h, this.c.UV_READABLE!, onReady);
   }
 
   /** Whether a pending onPacket() keeps the event loop alive (default yes). */
