@@ -156,7 +156,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     this.garpSender = GarpSender.open();
     const families = new Set(config.instances.map((i) => i.family));
     for (const f of families) {
-      const s = VrrpSocket.open(f);
+      const s = VrrpSocket.open(f, { rcvbuf: 4 << 20 });
       s.onPacket(
         (p) => this.onPacket(p),
         (err) => this.log.limited(`sock${f}`, 'error', `VRRP socket IPv${f}: ${err.message}`),
@@ -904,7 +904,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     this.instances = [...kept, ...starting];
     for (const f of new Set(next.instances.map((i) => i.family))) {
       if (!this.sockets[f]) {
-        const sock = VrrpSocket.open(f);
+        const sock = VrrpSocket.open(f, { rcvbuf: 4 << 20 });
         sock.onPacket((p) => this.onPacket(p), (err) => this.log.limited(`sock${f}`, 'error', `VRRP socket IPv${f}: ${err.message}`));
         this.sockets[f] = sock;
       }

@@ -429,11 +429,14 @@ export class RtnlMonitor {
     const m = new RtnlMonitor(openNetlink(groups, opts.rcvbuf), opts);
     // An overflow (ENOBUFS) raises POLLERR, and libuv stops a poll handle on POLLERR: read the error (drain resyncs)
     // and start polling again, or no event would ever arrive after the first overflow.
-    const onReady = (status: number) => {
-      m.drain();
-      if (status < 0 && !m.closed) native().poll(m.h, K('UV_READABLE'), onReady);
+    const arm = (): void => {
+      native().poll(m.h, K('UV_READABLE'), (status: number) => {
+        m.drain();
+        // Re-arming inside libuv's callback does not take; do it on the next turn of the loop.
+        if (status < 0 && !m.closed) setImmediate(arm);
+      });
     };
-    native().poll(m.h, K('UV_READABLE'), onReady);
+    arm();
     return m;
   }
 

@@ -228,11 +228,14 @@ export class VrrpSocket {
     this.errCb = onError ?? null;
     // libuv stops a poll handle on POLLERR (a pending socket error, e.g. an ICMP error after a unicast send):
     // read it and start polling again, so the socket never goes deaf.
-    const onReady = (status: number) => {
-      this.drain();
-      if (status < 0 && !this.closed) this.n.poll(this.h, this.c.UV_READABLE!, onReady);
+    const arm = (): void => {
+      if (this.closed) return;
+      this.n.poll(this.h, this.c.UV_READABLE!, (status: number) => {
+        this.drain();
+        if (status < 0 && !this.closed) setImmediate(arm); // re-arming inside the callback does not take
+      });
     };
-    if (!this.closed) this.n.poll(this.h, this.c.UV_READABLE!, onReady);
+    arm();
   }
 
   /** Whether a pending onPacket() keeps the event loop alive (default yes). */
