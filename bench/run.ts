@@ -81,8 +81,13 @@ function markdown(r: Results): string {
       'Bound = Master_Down_Interval of R2 (priority 100) for unplanned faults, its skew for a planned stop, 0 for failback. ' +
       'Takeover = event to R2 "Entering MASTER" (fault) or R2 "Entering BACKUP" (back). Medians over repetitions (max in brackets). ' +
       '† = a reply gap longer than its lost probes explain (the prober paused on the busy machine, or requests were queued during neighbour resolution and answered late).', '',
-      '### Summary (both families, VMAC on and off, all repetitions pooled; †N = N of them flagged †)', '',
-      failoverSummary(r.failover, daemons), '', '### Every case', '',
+      ...[false, true].flatMap((vm) => {
+        const rs = r.failover.filter((x) => x.vmac === vm);
+        return rs.length
+          ? [`### Summary, VMAC ${vm ? 'on' : 'off'} (IPv4 and IPv6 and all repetitions pooled; †N = N of them flagged †)`, '', failoverSummary(rs, daemons), '']
+          : [];
+      }),
+      '### Every case', '',
       failoverTable(r.failover, daemons), '', ...notes(r.failover.map((x) => x.error && `${x.daemon} ${x.advertSec} s IPv${x.family} VMAC ${x.vmac ? 'on' : 'off'} ${x.fault} ${x.phase}: ${x.error}`)));
   }
   if (r.cost.length) parts.push('## Cost', '', costTable(r.cost, daemons), '', ...notes(r.cost.map((x) => x.error && `${x.daemon} ${x.instances} × ${x.advertSec} s ${x.router}: ${x.error}`)));
