@@ -90,6 +90,8 @@ export interface DaemonStatus {
   startedAt: string;
   configFile: string;
   instances: InstanceStatus[];
+  /** Packets that matched no instance (unconfigured VRID, malformed beyond attribution), by counter. */
+  unmatched?: Record<CounterName, number>;
 }
 
 export interface ReloadResult {

@@ -168,6 +168,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       onResync: (snap) => {
         this.log.warn('Netlink event overflow (ENOBUFS): resynchronised from a full dump');
         for (const link of snap.links) this.onLink(link);
+        this.restoreMissingVips(snap.addrs);
       },
       onError: (err) => this.log.limited('rtnl', 'error', `netlink events: ${err.message}`),
     });
@@ -664,6 +665,20 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     }
   }
 
+  /** After lost events: every address a master should hold and that the dump does not show is put back. */
+  private restoreMissingVips(addrs: readonly { ifindex: number; address: Uint8Array }[]): void {
+    for (const inst of this.instances) {
+      if (inst.state !== 'MASTER') continue;
+      for (const p of this.placements.get(inst) ?? []) {
+        if (addrs.some((a) => a.ifindex === p.ifindex && sameAddr(a.address, p.bytes))) continue;
+        this.log.warn(`(${inst.name}) VIP ${p.vip.text} missing from ${p.ifname} after a netlink overflow - restoring it`);
+        this.rtnl!.addAddress(this.addrSpec(p), p.ifname).catch((e: SysError) => {
+          if (e.code !== 'EEXIST') this.log.error(`(${inst.name}) ${e.message}`);
+        });
+      }
+    }
+  }
+
   private onLink(link: LinkInfo): void {
     // An interface of an instance that came back under a new index (deleted and recreated): attach again.
     for (const inst of this.instances) {
@@ -846,6 +861,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       startedAt: this.startedAt.toISOString(),
       configFile: this.opts.configFile,
       instances: this.instances.map((i) => i.status()),
+      unmatched: { ...this.unmatched },
     };
   }
 
