@@ -284,7 +284,11 @@ export class Instance {
         }
         resolve(true);
       };
-      const timer = setTimeout(() => finish(`no new master heard within ${boundMs.toFixed(0)} ms`), boundMs);
+      const timer = setTimeout(() => {
+        // Adverts queued while the event loop was busy count: read them before concluding nobody took over.
+        this.host.drainSockets();
+        finish(`no new master heard within ${boundMs.toFixed(0)} ms`);
+      }, boundMs);
       this.releasing = { finish, timer };
     });
   }
