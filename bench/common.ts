@@ -10,10 +10,14 @@ export interface DaemonVariant {
   label: string;
   kind: DaemonKind;
   extraArgs: string[];
+  /** Put the started daemon's main thread under SCHED_FIFO at this priority with `chrt -f -p` (no mlockall). */
+  chrtFifo?: number;
 }
 
 export const VIPD: DaemonVariant = { label: 'vipd', kind: 'vipd', extraArgs: [] };
 export const VIPD_RT: DaemonVariant = { label: 'vipd --realtime', kind: 'vipd', extraArgs: ['--realtime'] };
+/** SCHED_FIFO 50 applied from outside (chrt), without --realtime's mlockall (which crashes V8: see performance.md). */
+export const VIPD_FIFO: DaemonVariant = { label: 'vipd + chrt -f 50', kind: 'vipd', extraArgs: [], chrtFifo: 50 };
 export const KEEPALIVED: DaemonVariant = { label: 'keepalived', kind: 'keepalived', extraArgs: [] };
 
 export interface Percentiles {

@@ -15,7 +15,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cleanOrphanLabs, keepalivedVersion, labUnavailableReason } from '../src/linux/lab/index.js';
-import { KEEPALIVED, VIPD, VIPD_RT, log, type DaemonVariant } from './common.js';
+import { KEEPALIVED, VIPD, VIPD_FIFO, VIPD_RT, log, type DaemonVariant } from './common.js';
 import { FAULTS, failoverRun, failoverSummary, failoverTable, type FailoverRow } from './failover.js';
 import { costRun, costTable, type CostRow } from './cost.js';
 import { timingRun, timingTable, type TimingRow } from './timing.js';
@@ -40,7 +40,7 @@ interface Results {
 
 function usage(msg: string): never {
   process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--quick] [--only failover,cost,timing,reload] [--daemons vipd,keepalived] ` +
-    '[--intervals 1,0.1,0.05,0.01] [--vmac off,on] [--reps N] [--cost-n 1,50,200,1000] [--cost-advert 1,0.1] [--timing-sec N] [--out DIR] [--chart FILE.json]\n');
+    '[--intervals 1,0.1,0.05,0.01] [--vmac off,on] [--reps N] [--cost-n 1,50,200,1000] [--cost-advert 1,0.1] [--timing-sec N] [--timing-daemons vipd,vipd-rt,vipd-fifo,keepalived] [--out DIR] [--chart FILE.json]\n');
   process.exit(2);
 }
 
@@ -196,7 +196,11 @@ async function main(): Promise<void> {
     }
   }
   if (only.includes('timing')) {
-    const tv = variants.flatMap((v) => (v.kind === 'vipd' ? [VIPD, VIPD_RT] : [v]));
+    const all: Record<string, DaemonVariant> = { vipd: VIPD, 'vipd-rt': VIPD_RT, 'vipd-fifo': VIPD_FIFO, keepalived: KEEPALIVED };
+    const tv =
+      typeof args['timing-daemons'] === 'string'
+        ? args['timing-daemons'].split(',').map((d) => all[d] ?? usage(`unknown timing daemon ${d} (have ${Object.keys(all).join(', ')})`))
+        : variants.flatMap((v) => (v.kind === 'vipd' ? [VIPD, VIPD_RT, VIPD_FIFO] : [v]));
     for (const stress of [false, true]) {
       for (const v of tv) {
         const row = await guard(`timing ${v.label} stress=${stress}`, () => timingRun(v, stress, 50, 0.01, timingSec));

@@ -51,6 +51,9 @@ export async function timingRun(variant: DaemonVariant, stress: boolean, n: numb
     const conf = (p: number) => keepalivedConf({ instances: costInstances(n, p, advertSec) });
     const r1: RouterDaemon = await startDaemon(topo, 'R1', { kind: variant.kind, config: conf(150), extraArgs: variant.extraArgs });
     const r2: RouterDaemon = await startDaemon(topo, 'R2', { kind: variant.kind, config: conf(100), extraArgs: variant.extraArgs });
+    if (variant.chrtFifo) {
+      for (const d of [r1, r2]) await topo.exec(d.router, 'chrt', ['-f', '-p', String(variant.chrtFifo), String(d.pid)]);
+    }
     const settled = await waitSettled(r1, r2, n, 20_000);
     const file = join(topo.tempDir('pcap'), 'adverts.pcap');
     const dump = topo.spawn('R2', 'tcpdump', ['-i', 'eth0', '-n', '-s', '80', '-B', '16384', '-U', '-w', file, 'ip proto 112']);
