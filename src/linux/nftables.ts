@@ -13,6 +13,11 @@
  * match VIPs whether or not they are currently configured, so becoming master changes nothing here.
  * `apply([])` and `remove()` delete the table; deleting a table that is absent is not an error.
  *
+ * `setVmacs(names)` replaces a second table, `inet vipd_vmac` (`<table>_vmac`), in one transaction:
+ * an output chain that drops IGMP and MLD (ICMPv6 130-133, 143) leaving those interfaces, so that a
+ * BACKUP's VMAC never sends a frame with the VMAC as source (keepalived issue #882). The two tables are
+ * independent: `apply` never touches the VMAC table, `setVmacs` never touches the no_accept one.
+ *
  * nfnetlink handles a batch inside sendmsg() (module autoloading included), so the acknowledgements
  * are normally queued when sendmsg returns; a poll with a timeout covers anything late.
  */
@@ -27,9 +32,11 @@ import {
   encodeGetTable,
   parseTable,
   vipFirewallOps,
+  vmacFilterOps,
   type FirewallVip,
   type NftOp,
 } from '../wire/nftables.js';
+import { checkIfName } from './rtnetlink.js';
 import { K, SysError, errnoError, native, wrapError, type SocketHandle } from './native.js';
 import { sockaddrNl } from './sockaddr.js';
 
@@ -191,12 +198,39 @@ export class VipFirewall {
 
   /** Whether the table exists now. */
   async exists(): Promise<boolean> {
+    return this.tableExists(this.table);
+  }
+
+  /** The VMAC egress table's name: `<table>_vmac` (`vipd_vmac`). */
+  get vmacTable(): string {
+    return `${this.table}_vmac`;
+  }
+
+  /**
+   * (Re)create the VMAC egress table for exactly these interface names, atomically; [] deletes it.
+   * Names need not exist yet (the match is on the name), so call it before a VMAC is brought up.
+   */
+  async setVmacs(names: string[]): Promise<void> {
+    if (!Array.isArray(names)) throw new SysError('nftables vipd_vmac: the VMAC name list must be an array', 22, 'EINVAL');
+    for (const name of names) {
+      const why = typeof name === 'string' ? checkIfName(name) : `interface name ${String(name)} is not a string`;
+      if (why) throw new SysError(`nftables ${this.vmacTable}: ${why}`, 22, 'EINVAL');
+    }
+    await this.transact(vmacFilterOps(names, this.vmacTable));
+  }
+
+  /** Whether the VMAC egress table exists now. */
+  async vmacsExist(): Promise<boolean> {
+    return this.tableExists(this.vmacTable);
+  }
+
+  private async tableExists(table: string): Promise<boolean> {
     const msgs = await this.exchange(
-      (s) => ({ bytes: encodeGetTable(s, NFPROTO_INET, this.table), seqs: [s] }),
-      [`get table inet ${this.table}`],
+      (s) => ({ bytes: encodeGetTable(s, NFPROTO_INET, table), seqs: [s] }),
+      [`get table inet ${table}`],
       true,
     );
-    return msgs.some((m) => parseTable(m)?.name === this.table);
+    return msgs.some((m) => parseTable(m)?.name === table);
   }
 
   /** Run operations as one nfnetlink transaction; the first failure is thrown naming its operation. */

@@ -89,6 +89,7 @@ export const NFTA_VERDICT_CODE = 1;
 export const NFT_REG_VERDICT = 0;
 /** The first 128-bit data register (holds an IPv6 address). */
 export const NFT_REG_1 = 1;
+export const NFT_META_OIFNAME = 7;
 export const NFT_META_NFPROTO = 15;
 export const NFT_META_L4PROTO = 16;
 export const NFT_PAYLOAD_LL_HEADER = 0;
@@ -96,9 +97,16 @@ export const NFT_PAYLOAD_NETWORK_HEADER = 1;
 export const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
 export const NFT_CMP_EQ = 0;
 export const NFT_CMP_NEQ = 1;
+export const NFT_CMP_LTE = 3;
+export const NFT_CMP_GTE = 5;
 
+export const IPPROTO_IGMP = 2;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_VRRP = 112;
+/** MLD query (130), MLDv1 report (131), MLDv1 done (132), router solicitation (133); MLDv2 report (143). */
+export const ICMPV6_MLD_QUERY = 130;
+export const ICMPV6_ROUTER_SOLICIT = 133;
+export const ICMPV6_MLD2_REPORT = 143;
 export const ICMPV6_NEIGHBOR_SOLICIT = 135;
 export const ICMPV6_NEIGHBOR_ADVERT = 136;
 
@@ -416,6 +424,92 @@ export function vipFirewallOps(vips: FirewallVip[], table = VIPD_TABLE): NftOp[]
   }
   for (const r of input) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_CHAIN, exprs: r.exprs, text: r.text });
   for (const r of output) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_OUT_CHAIN, exprs: r.exprs, text: r.text });
+  return ops;
+}
+
+// ---- VMAC egress filter (keepalived issue #882) ----
+
+export const VIPD_VMAC_TABLE = 'vipd_vmac';
+export const VIPD_VMAC_CHAIN = 'output';
+/** IFNAMSIZ: `meta oifname` loads the name as 16 bytes, NUL-padded. */
+const IFNAMSIZ = 16;
+
+/** An interface name as `meta oifname` compares it (16 bytes, NUL-padded), or null when it cannot be one. */
+export function ifnameKey(name: string): Uint8Array | null {
+  if (typeof name !== 'string' || name.length === 0) return null;
+  const b = new TextEncoder().encode(name);
+  if (b.length >= IFNAMSIZ || b.includes(0)) return null;
+  const out = new Uint8Array(IFNAMSIZ);
+  out.set(b);
+  return out;
+}
+
+/**
+ * The rules that stop multicast-membership traffic from leaving VMAC interfaces: per name, IGMP
+ * (any type), and ICMPv6 types 130-133 (MLD query, MLDv1 report and done, router solicitation) and
+ * 143 (MLDv2 report), matched on `meta oifname` in an output hook. Such packets carry the VMAC as
+ * Ethernet source and teach learning switches that the VMAC lives on a BACKUP's port. NS/NA and
+ * VRRP are not touched. Malformed or repeated names are skipped.
+ */
+export function vmacFilterRules(names: string[]): { exprs: NftExpr[]; text: string }[] {
+  const rules: { exprs: NftExpr[]; text: string }[] = [];
+  const seen = new Set<string>();
+  for (const name of Array.isArray(names) ? names : []) {
+    const key = ifnameKey(name);
+    if (!key || seen.has(name)) continue;
+    seen.add(name);
+    const oif: NftExpr[] = [
+      { kind: 'meta', key: NFT_META_OIFNAME, dreg: NFT_REG_1 },
+      { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: key },
+    ];
+    const l4 = (proto: number): NftExpr[] => [
+      { kind: 'meta', key: NFT_META_L4PROTO, dreg: NFT_REG_1 },
+      { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(proto) },
+    ];
+    const icmpType = (): NftExpr => ({ kind: 'payload', base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, len: 1, dreg: NFT_REG_1 });
+    const drop: NftExpr[] = [{ kind: 'counter' }, { kind: 'verdict', code: NF_DROP }];
+    const shown = JSON.stringify(name);
+    rules.push({ exprs: [...oif, ...l4(IPPROTO_IGMP), ...drop], text: `oifname ${shown} meta l4proto igmp drop` });
+    rules.push({
+      exprs: [
+        ...oif,
+        ...l4(IPPROTO_ICMPV6),
+        icmpType(),
+        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_GTE, data: Uint8Array.of(ICMPV6_MLD_QUERY) },
+        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_LTE, data: Uint8Array.of(ICMPV6_ROUTER_SOLICIT) },
+        ...drop,
+      ],
+      text: `oifname ${shown} icmpv6 type 130-133 drop`,
+    });
+    rules.push({
+      exprs: [...oif, ...l4(IPPROTO_ICMPV6), icmpType(), { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(ICMPV6_MLD2_REPORT) }, ...drop],
+      text: `oifname ${shown} icmpv6 type mld2-listener-report drop`,
+    });
+  }
+  return rules;
+}
+
+/**
+ * The operations that (re)create the VMAC egress table atomically (`inet vipd_vmac`, separate from
+ * the no_accept table so that neither replaces the other): one chain, filter hook output priority 0
+ * policy accept, with `vmacFilterRules(names)`. With no (valid) names the table is only deleted.
+ */
+export function vmacFilterOps(names: string[], table = VIPD_VMAC_TABLE): NftOp[] {
+  const ops: NftOp[] = [
+    { op: 'newtable', family: NFPROTO_INET, table },
+    { op: 'deltable', family: NFPROTO_INET, table },
+  ];
+  const rules = vmacFilterRules(names);
+  if (rules.length === 0) return ops;
+  ops.push({ op: 'newtable', family: NFPROTO_INET, table });
+  ops.push({
+    op: 'newchain',
+    family: NFPROTO_INET,
+    table,
+    chain: VIPD_VMAC_CHAIN,
+    hook: { hooknum: NF_INET_LOCAL_OUT, priority: 0, type: 'filter', policy: NF_ACCEPT },
+  });
+  for (const r of rules) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_VMAC_CHAIN, exprs: r.exprs, text: r.text });
   return ops;
 }
 

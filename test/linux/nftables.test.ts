@@ -441,3 +441,165 @@ test('explainNftErrno: a missing nf_tables module is said clearly', async () => 
   assert.match(explainNftErrno('ENOENT', 'delete table inet vipd')!, /no such table/);
   assert.equal(explainNftErrno('EBUSY', 'x'), null);
 });
+
+// ---------------- VMAC egress filter (keepalived issue #882) ----------------
+
+test('nftables codec: the VMAC table drops IGMP and MLD (130-133, 143) by output interface name', async () => {
+  const { vmacFilterOps, vmacFilterRules, ifnameKey, NF_INET_LOCAL_OUT } = await import('../../src/wire/nftables.js');
+  assert.deepEqual(
+    vmacFilterRules(['vrrp.51', 'vrrp.51', '', 'x'.repeat(16), 7 as never]).map((r) => r.text),
+    ['oifname "vrrp.51" meta l4proto igmp drop', 'oifname "vrrp.51" icmpv6 type 130-133 drop', 'oifname "vrrp.51" icmpv6 type mld2-listener-report drop'],
+    'one set of rules per valid name, junk and repeats skipped',
+  );
+  assert.deepEqual([...ifnameKey('ab')!], [97, 98, ...new Array(14).fill(0)]);
+  assert.equal(ifnameKey('x'.repeat(16)), null);
+  const ops = vmacFilterOps(['vrrp.51']);
+  assert.deepEqual(ops.map((o) => o.op), ['newtable', 'deltable', 'newtable', 'newchain', 'newrule', 'newrule', 'newrule']);
+  assert.equal((ops[0] as { table: string }).table, 'vipd_vmac');
+  assert.equal((ops[3] as { hook: { hooknum: number } }).hook.hooknum, NF_INET_LOCAL_OUT);
+  assert.deepEqual(vmacFilterOps([]).map((o) => o.op), ['newtable', 'deltable'], 'no names: the table is only deleted');
+  const msgs = parseMessages(encodeBatch(1, ops).bytes).slice(1, -1);
+  assert.deepEqual(exprNames(msgs[5]!), ['meta', 'cmp', 'meta', 'cmp', 'payload', 'cmp', 'cmp', 'counter', 'immediate']);
+});
+
+test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and ND still do', { skip: (skip ?? (haveCommand('tcpdump') ? null : 'needs tcpdump')) || false, timeout: 120_000 }, async (t) => {
+  const lab = new Lab();
+  const VMAC = '00:00:5e:00:02:33';
+  try {
+    const R = lab.addNs(uniqueNsName('nftv-r'));
+    const P = lab.addNs(uniqueNsName('nftv-p'));
+    lab.veth(R, 'eth0', P, 'eth0');
+    lab.ip(R, `link add link eth0 name vrrp.51 address ${VMAC} type macvlan mode private`);
+    lab.ip(R, 'link set vrrp.51 addrgenmode none');
+    lab.ip(R, 'link set vrrp.51 up');
+    lab.ip(R, 'addr add 192.0.2.51/24 dev vrrp.51');
+    const llP = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(lab.ip(P, '-6 addr show dev eth0'))?.[1];
+    assert.ok(llP, 'peer has a link-local');
+
+    /** Frames from the VMAC MAC seen on the peer while `act` runs plus `ms`. */
+    const capture = async (act: () => Promise<void> | void, ms: number): Promise<string[]> => {
+      const child = lab.spawnIn(P, 'tcpdump', ['-i', 'eth0', '-e', '-n', '-l', '-U', '-v', 'ether', 'src', VMAC]);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const deadline = Date.now() + 5000;
+      while (!/listening on/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(err, /listening on/, 'tcpdump started');
+      try {
+        await act();
+        await new Promise((r) => setTimeout(r, ms));
+      } finally {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      return out.split('\n').filter((l) => l.includes(VMAC));
+    };
+    const membership = (lines: string[]) => lines.filter((l) => /multicast listener|igmp/i.test(l));
+    const joinIgmp = async () => {
+      const a = await Agent.start(lab, R);
+      await a.call('vrrpOpen', { id: 'j', family: 4 });
+      await a.call('vrrpJoin', { id: 'j', ifname: 'vrrp.51' });
+      return a;
+    };
+
+    await t.test('control: without the rule the VMAC sends MLD and IGMP reports with its MAC', async () => {
+      let a: Agent | undefined;
+      const lines = await capture(async () => {
+        lab.ip(R, 'addr add fe80::51/64 dev vrrp.51 nodad');
+        a = await joinIgmp();
+      }, 1200);
+      const m = membership(lines);
+      assert.ok(m.some((l) => /multicast listener report/.test(l)), `MLD report from the VMAC expected, got:\n${lines.join('\n')}`);
+      assert.ok(m.some((l) => /igmp/i.test(l)), `IGMP report from the VMAC expected, got:\n${lines.join('\n')}`);
+      void a;
+    });
+
+    await t.test('setVmacs: table inet vipd_vmac beside inet vipd; neither erases the other', () => {
+      const r = nodeIn(
+        R,
+        `const fw = VipFirewall.open();
+         await fw.apply([{ family: 4, address: '192.0.2.10' }]);
+         await fw.setVmacs(['vrrp.51', 'vrrp.52']);
+         await fw.apply([{ family: 4, address: '192.0.2.11' }]);
+         const both = [await fw.exists(), await fw.vmacsExist()];
+         await fw.setVmacs(['vrrp.51']);
+         return [...both, await fw.exists(), await fw.vmacsExist()];`,
+      );
+      assert.deepEqual(r, { ok: true, result: [true, true, true, true] });
+      const rs = lab.ns(R, 'nft', 'list', 'ruleset');
+      assert.match(rs, /table inet vipd \{/);
+      assert.match(rs, /ip daddr 192\.0\.2\.11 counter/);
+      assert.match(rs, /table inet vipd_vmac \{\s*chain output \{\s*type filter hook output priority (filter|0); policy accept;/);
+      assert.match(rs, /oifname "vrrp\.51" (meta l4proto|ip protocol) igmp counter packets 0 bytes 0 drop/);
+      assert.match(rs, /oifname "vrrp\.51" (meta l4proto ipv6-icmp )?icmpv6 type (130-133|\{?[^\n]*mld-listener-query)[^\n]*counter packets 0 bytes 0 drop/);
+      assert.match(rs, /oifname "vrrp\.51" (meta l4proto ipv6-icmp )?icmpv6 type mld2-listener-report counter packets 0 bytes 0 drop/);
+      assert.doesNotMatch(rs, /vrrp\.52/, 're-applied with fewer names');
+      assert.deepEqual(nodeIn(R, `const fw = VipFirewall.open(); await fw.apply([]); return await fw.vmacsExist();`), { ok: true, result: true }, 'apply([]) keeps the VMAC table');
+    });
+
+    await t.test('with the rule: no MLD/IGMP from the VMAC MAC (link down/up, new address, new join); counters count them', async () => {
+      let a: Agent | undefined;
+      const lines = await capture(async () => {
+        lab.ip(R, 'link set vrrp.51 down');
+        lab.ip(R, 'link set vrrp.51 up');
+        lab.ip(R, 'addr add fe80::52/64 dev vrrp.51 nodad');
+        a = await joinIgmp();
+      }, 1500);
+      void a;
+      assert.deepEqual(membership(lines), [], 'no membership traffic from the VMAC');
+      const rs = lab.ns(R, 'nft', 'list', 'table', 'inet', 'vipd_vmac');
+      assert.match(rs, /mld2-listener-report counter packets [1-9]\d* bytes/, 'MLDv2 reports were dropped by the rule');
+      assert.match(rs, /igmp counter packets [1-9]\d* bytes/, 'IGMP reports were dropped by the rule');
+    });
+
+    await t.test('the VMAC still does ND (both ways) and sends and receives VRRP adverts', async () => {
+      const ping = (ns: string, dst: string) =>
+        spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-q', '-c', '1', '-W', '2', dst], { encoding: 'utf8', timeout: 5000 }).status === 0;
+      lab.ip(P, '-6 neigh flush dev eth0');
+      lab.ip(R, '-6 neigh flush dev vrrp.51');
+      assert.ok(ping(P, 'fe80::52%eth0'), 'peer resolves and reaches the VMAC link-local (NS in, NA out)');
+      assert.match(lab.ip(P, '-6 neigh show fe80::52 dev eth0'), new RegExp(`lladdr ${VMAC}`));
+      lab.ip(R, '-6 neigh flush dev vrrp.51');
+      assert.ok(ping(R, `${llP}%vrrp.51`), 'the VMAC resolves the peer (NS out)');
+      const ra = await Agent.start(lab, R);
+      const pa = await Agent.start(lab, P);
+      await ra.call('vrrpOpen', { id: 'r', family: 6 });
+      await ra.call('vrrpJoin', { id: 'r', ifname: 'vrrp.51' });
+      await pa.call('vrrpOpen', { id: 'p', family: 6 });
+      await pa.call('vrrpJoin', { id: 'p', ifname: 'eth0' });
+      await ra.call('vrrpSend', { id: 'r', ifname: 'vrrp.51', src: 'fe80::52', version: 3, vrid: 51, priority: 100, addresses: ['2001:db8::51'] });
+      await pa.call('vrrpSend', { id: 'p', ifname: 'eth0', src: llP, version: 3, vrid: 51, priority: 200, addresses: ['2001:db8::51'] });
+      type Rx = { src: string; decoded: { ok: boolean; advert?: { vrid: number; priority: number } } };
+      const got = async (a: Agent, id: string) => {
+        let rx: Rx[] = [];
+        const deadline = Date.now() + 3000;
+        while (Date.now() < deadline && !rx.some((p) => p.decoded.ok)) {
+          rx = rx.concat(await a.call<Rx[]>('vrrpReceived', { id }));
+          if (!rx.some((p) => p.decoded.ok)) await new Promise((r) => setTimeout(r, 20));
+        }
+        return rx.filter((p) => p.decoded.ok).map((p) => `${p.src} prio ${p.decoded.advert!.priority}`);
+      };
+      assert.ok((await got(pa, 'p')).includes('fe80::52 prio 100'), 'the peer received the VMAC advert');
+      assert.ok((await got(ra, 'r')).includes(`${llP} prio 200`), 'the VMAC received the peer advert');
+    });
+
+    await t.test('setVmacs([]) deletes the VMAC table; bad names are refused clearly', () => {
+      assert.deepEqual(nodeIn(R, `const fw = VipFirewall.open(); await fw.setVmacs([]); return await fw.vmacsExist();`), { ok: true, result: false });
+      assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipd_vmac/);
+      for (const [arg, re] of [
+        [`['x'.repeat(16)]`, /longer than 15 characters/],
+        [`['a b']`, /invalid character/],
+        [`'vrrp.51'`, /must be an array/],
+      ] as const) {
+        const r = nodeIn(R, `const fw = VipFirewall.open(); await fw.setVmacs(${arg});`);
+        assert.equal(r.ok, false);
+        assert.equal(r.code, 'EINVAL');
+        assert.match(r.message!, re);
+      }
+    });
+  } finally {
+    await lab.destroy();
+  }
+});
