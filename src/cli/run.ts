@@ -45,7 +45,7 @@ export function registerRun(program: Command): void {
     .option('--log-format <FORMAT>', 'text (keepalived wording) or json', 'text')
     .option('--metrics-listen <ADDR:PORT>', 'serve Prometheus /metrics and the dashboard on ADDR:PORT (off by default)')
     .option('--no-make-before-break', "on stop, release addresses at once as keepalived does (default: hold them until the new master is heard)")
-    .option('--realtime [PRIO]', 'SCHED_FIFO at PRIO (default 50) and mlockall, like keepalived vrrp_rt_priority')
+    .option('--realtime [PRIO]', 'SCHED_FIFO at PRIO (default 50), like keepalived vrrp_rt_priority (no mlockall: see docs/daemon.md)')
     .action(async (o: Record<string, unknown>) => {
       const code = await runDaemon({
         file: o.useFile as string,

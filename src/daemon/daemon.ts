@@ -22,7 +22,6 @@ import {
   VmacManager,
   confKey,
   VrrpSocket,
-  lockMemory,
   processRunning,
   setRealtimePriority,
   type AddrSpec,
@@ -147,9 +146,11 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     if (config.instances.length === 0) this.log.warn('No vrrp_instance configured: nothing to do');
     if (this.opts.realtimePriority) {
       try {
+        // SCHED_FIFO only. keepalived also mlockall()s (vrrp_no_swap), but V8 aborts when it discards pages of a
+        // locked process (mprotect/madvise fail with VM_LOCKED: seen within seconds at 50 instances x 10 ms), so vipd
+        // does not lock memory; run it on a host without swap pressure instead (docs/daemon.md).
         setRealtimePriority(this.opts.realtimePriority);
-        lockMemory();
-        this.log.info(`Realtime scheduling: SCHED_FIFO priority ${this.opts.realtimePriority}, memory locked`);
+        this.log.info(`Realtime scheduling: SCHED_FIFO priority ${this.opts.realtimePriority} (memory not locked: see docs/daemon.md)`);
       } catch (e) {
         this.log.warn(`Realtime scheduling not available: ${(e as Error).message}`);
       }
@@ -924,6 +925,15 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         old.resumePreemption(); // a reload ends the hold a `vipd handover` put on this instance
         kept.push(old);
         result.unchanged.push(cfg.name);
+        oldByName.delete(cfg.name);
+        continue;
+      }
+      if (old && old.cfg.priority !== 255 && cfg.priority !== 255 && sameConfig({ ...old.cfg, priority: cfg.priority }, cfg)) {
+        // Only the priority changed: in place, as keepalived does (tracking re-applies its weights below).
+        old.resumePreemption();
+        old.changePriority(cfg);
+        kept.push(old);
+        result.changed.push(cfg.name);
         oldByName.delete(cfg.name);
         continue;
       }

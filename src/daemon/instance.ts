@@ -102,6 +102,7 @@ export class Instance {
   epoch = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerGen = -1;
+  private timerAt = 0;
   private garpTimers: NodeJS.Timeout[] = [];
   private lastAdvertUs = -1;
   private stopped = false;
@@ -112,7 +113,7 @@ export class Instance {
   preemptSuspended = false;
 
   constructor(
-    readonly cfg: VrrpInstance,
+    public cfg: VrrpInstance,
     private readonly host: Host,
   ) {
     this.name = cfg.name;
@@ -202,9 +203,9 @@ export class Instance {
 
   // --- events -------------------------------------------------------------------------------------------------
 
-  feed(ev: VrEvent): void {
+  feed(ev: VrEvent, at?: number): void {
     if (!this.vr || this.stopped) return;
-    const res = step(this.vr, ev, this.host.nowUs());
+    const res = step(this.vr, ev, at ?? this.host.nowUs());
     this.vr = res.state;
     if (!res.actions.some((a) => a.type === 'add_vips')) {
       for (const a of res.actions) this.exec(a);
@@ -291,6 +292,14 @@ export class Instance {
       }, boundMs);
       this.releasing = { finish, timer };
     });
+  }
+
+  /** Reload with only the priority changed: apply it in place, as keepalived does (no release, no takeover). */
+  changePriority(cfg: VrrpInstance): void {
+    this.cfg = cfg;
+    if (!this.vr) return;
+    this.vr = { ...this.vr, cfg: { ...this.vr.cfg, priority: cfg.priority } };
+    this.feed({ type: 'set_priority', priority: cfg.priority });
   }
 
   /** End the no-preemption hold of `vipd handover` (on reload): the configured preempt applies again. */
@@ -422,7 +431,9 @@ export class Instance {
   private armTimer(gen: number, atUs: number): void {
     this.clearTimer();
     this.timerGen = gen;
-    const delayMs = Math.max(0, (atUs - this.host.nowUs()) / 1000);
+    this.timerAt = atUs;
+    // Rounded up: libuv counts whole milliseconds from its cached loop time, so a fractional delay fires early.
+    const delayMs = Math.max(0, Math.ceil((atUs - this.host.nowUs()) / 1000));
     this.timer = setTimeout(() => this.fireTimer(gen), delayMs);
   }
 
@@ -439,7 +450,12 @@ export class Instance {
         return;
       }
     }
-    this.feed({ type: 'timer', gen });
+    // The Adver_Timer keeps a fixed cadence: the next advert is due one interval after this one was due (not after
+    // it fired), unless we are so late that catching up would burst.
+    const now = this.host.nowUs();
+    const due = this.timerAt;
+    const onSchedule = this.vr.timer?.kind === 'adver' && now >= due && now - due < this.cfg.advertIntervalCs * 5_000;
+    this.feed({ type: 'timer', gen }, onSchedule ? due : now);
   }
 
   private clearTimer(): void {
@@ -463,9 +479,10 @@ export class Instance {
       t.unref?.();
       this.garpTimers.push(t);
     };
-    // vipd: two single follow-up rounds, 20 ms and 100 ms after taking over. With a shared VMAC, a releasing master's
+    // vipd: single follow-up rounds 5, 20 and 100 ms after taking over (the first right after our advert went out). With a shared VMAC, a releasing master's
     // last frames can re-teach the switch the old port after our first burst; these put it right well before the
     // next advert would (keepalived's only repeat is garp_master_delay, 5 s later).
+    later(0.005, () => this.host.announce(this, 1));
     later(0.02, () => this.host.announce(this, 1));
     later(0.1, () => this.host.announce(this, 1));
     if (g.masterDelay > 0) later(g.masterDelay, () => this.host.announce(this, Math.max(1, g.masterRepeat)));

@@ -221,6 +221,16 @@ test('reload: an unchanged file causes no transition and no lost probe; a broken
       [],
       'the unchanged instance did not transition',
     );
+    // 4. Only a priority changed (150 -> 160): applied in place, as keepalived does: no transition anywhere.
+    writeFileSync(confPath, conf(160, 77));
+    m1 = r1.mark();
+    m2 = r2.mark();
+    const prio = ctl(r1, 'reload');
+    assert.match(prio, /changed: VI_1, VI_2|changed: VI_1/, prio);
+    await sleep(500);
+    assert.deepEqual(transitions(r1, m1), [], 'a priority change in place: no transition on R1');
+    assert.deepEqual(transitions(r2, m2), [], 'no transition on R2');
+    assert.match(ctl(r1, 'status', '--json'), /"effectivePriority":\s*160/);
     const report = await prober.stop();
     const vip = report.targets[0]!;
     console.log(`reload: ${vip.sent} probes, ${vip.lost} lost, longest outage ${vip.longestOutageMs.toFixed(1)} ms`);
