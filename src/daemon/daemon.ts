@@ -18,9 +18,7 @@ import {
   VipFirewall,
   RtnlMonitor,
   SysError,
-  Sysctls,
   VmacManager,
-  confKey,
   VrrpSocket,
   processRunning,
   setRealtimePriority,
@@ -93,8 +91,6 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private ownsState = false;
   private acceptedErrors = new Set<string>();
   private readonly reattaching = new Set<Instance>();
-  /** Per-VMAC IPv4 forwarding (the VMAC's own keys die with it, so nothing is restored). */
-  private readonly vmacSysctl = new Sysctls();
   private reloading = false;
   private tracker: Tracker | null = null;
   private routes: Routes | null = null;
@@ -229,7 +225,6 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       };
       if (!inst.unicast) this.sockets[c.family]!.join(a.rxIfindex);
       inst.attach(a);
-      this.vmacForwarding(inst, false); // not master yet
       this.placements.set(inst, await this.placeVips(inst, a));
       const up = link.up && link.lowerUp;
       this.linkState.set(link.ifindex, up);
@@ -396,25 +391,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     return spec;
   }
 
-  /**
-   * RFC 5798 §6.4.2: a Backup MUST NOT accept frames addressed to the virtual MAC. With use_vmac the Backup's VMAC is
-   * up (it must hear the master's adverts) and a switch may flood frames for the VMAC to it, which a forwarding
-   * router would forward. IPv4 forwarding is per ingress interface, so vipd turns it off on the VMAC except while
-   * master (keepalived leaves this gap open). Only when the host forwards at all.
-   */
-  private vmacForwarding(inst: Instance, on: boolean): void {
-    const name = inst.attachment?.vmacName;
-    if (!name || inst.family !== 4) return;
-    try {
-      if (this.vmacSysctl.read('net/ipv4/ip_forward') !== '1') return;
-      this.vmacSysctl.set(confKey(4, name, 'forwarding'), on ? 1 : 0);
-    } catch (e) {
-      this.log.limited(`${inst.name}:fwd`, 'warning', `(${inst.name}) ${(e as Error).message}`);
-    }
-  }
-
   addVips(inst: Instance): void {
-    this.vmacForwarding(inst, true);
     const ps = this.placements.get(inst) ?? [];
     const ready = Promise.all(
       ps.map(async (p) => {
@@ -481,7 +458,6 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   }
 
   removeVips(inst: Instance): void {
-    this.vmacForwarding(inst, false);
     const ps = this.placements.get(inst) ?? [];
     const before = this.vipsReady.get(inst) ?? Promise.resolve();
     const done = before.then(() =>
