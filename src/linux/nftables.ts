@@ -13,10 +13,12 @@
  * match VIPs whether or not they are currently configured, so becoming master changes nothing here.
  * `apply([])` and `remove()` delete the table; deleting a table that is absent is not an error.
  *
- * `setVmacs(names)` replaces a second table, `inet vipd_vmac` (`<table>_vmac`), in one transaction:
- * an output chain that drops IGMP and MLD (ICMPv6 130-133, 143) leaving those interfaces, so that a
- * BACKUP's VMAC never sends a frame with the VMAC as source (keepalived issue #882). The two tables are
- * independent: `apply` never touches the VMAC table, `setVmacs` never touches the no_accept one.
+ * `setVmacs(vmacs)` replaces a second table, `inet vipd_vmac` (`<table>_vmac`; plus `ip`/`ip6`
+ * tables of that name for the copies), in one transaction: an output chain that drops IGMP, MLD and
+ * router solicitations (ICMPv6 130-133, 143) leaving those interfaces, so that a BACKUP's VMAC never
+ * sends a frame with the VMAC as source (keepalived issue #882), and optionally copies the reports
+ * out of the parent. The tables are independent: `apply` never touches the VMAC tables, `setVmacs`
+ * never touches the no_accept one.
  *
  * nfnetlink handles a batch inside sendmsg() (module autoloading included), so the acknowledgements
  * are normally queued when sendmsg returns; a poll with a timeout covers anything late.
@@ -35,12 +37,13 @@ import {
   vmacFilterOps,
   type FirewallVip,
   type NftOp,
+  type VmacFilterEntry,
 } from '../wire/nftables.js';
 import { checkIfName } from './rtnetlink.js';
 import { K, SysError, errnoError, native, wrapError, type SocketHandle } from './native.js';
 import { sockaddrNl } from './sockaddr.js';
 
-export type { FirewallVip, NftOp } from '../wire/nftables.js';
+export type { FirewallVip, NftOp, VmacFilterEntry } from '../wire/nftables.js';
 
 const RECV_SIZE = 64 * 1024;
 
@@ -207,16 +210,24 @@ export class VipFirewall {
   }
 
   /**
-   * (Re)create the VMAC egress table for exactly these interface names, atomically; [] deletes it.
-   * Names need not exist yet (the match is on the name), so call it before a VMAC is brought up.
+   * (Re)create the VMAC egress tables for exactly these VMACs, atomically; [] deletes them. An entry
+   * is a name, or `{ name, parentIndex }` to also send a copy of each IGMP/MLD report out of the
+   * parent (keepalived's behaviour: MLD/IGMP-snooping switches keep forwarding the groups joined on
+   * the VMAC, ff02::12 and 224.0.0.18 included, to this port). Names need not exist yet (the match is
+   * on the name), so this can run before a VMAC is brought up; a parent index must be current.
    */
-  async setVmacs(names: string[]): Promise<void> {
-    if (!Array.isArray(names)) throw new SysError('nftables vipd_vmac: the VMAC name list must be an array', 22, 'EINVAL');
-    for (const name of names) {
+  async setVmacs(vmacs: (string | VmacFilterEntry)[]): Promise<void> {
+    if (!Array.isArray(vmacs)) throw new SysError(`nftables ${this.vmacTable}: the VMAC list must be an array`, 22, 'EINVAL');
+    for (const v of vmacs) {
+      const name: unknown = typeof v === 'string' ? v : v && typeof v === 'object' ? v.name : v;
       const why = typeof name === 'string' ? checkIfName(name) : `interface name ${String(name)} is not a string`;
       if (why) throw new SysError(`nftables ${this.vmacTable}: ${why}`, 22, 'EINVAL');
+      const pi = typeof v === 'object' ? v.parentIndex : undefined;
+      if (pi !== undefined && !(Number.isInteger(pi) && pi > 0 && pi <= 0x7fffffff)) {
+        throw new SysError(`nftables ${this.vmacTable}: parent interface index ${String(pi)} of ${name} is not a valid ifindex`, 22, 'EINVAL');
+      }
     }
-    await this.transact(vmacFilterOps(names, this.vmacTable));
+    await this.transact(vmacFilterOps(vmacs, this.vmacTable));
   }
 
   /** Whether the VMAC egress table exists now. */

@@ -82,6 +82,8 @@ export const NFTA_CMP_OP = 2;
 export const NFTA_CMP_DATA = 3;
 export const NFTA_IMMEDIATE_DREG = 1;
 export const NFTA_IMMEDIATE_DATA = 2;
+export const NFTA_DUP_SREG_ADDR = 1;
+export const NFTA_DUP_SREG_DEV = 2;
 export const NFTA_DATA_VALUE = 1;
 export const NFTA_DATA_VERDICT = 2;
 export const NFTA_VERDICT_CODE = 1;
@@ -89,6 +91,7 @@ export const NFTA_VERDICT_CODE = 1;
 export const NFT_REG_VERDICT = 0;
 /** The first 128-bit data register (holds an IPv6 address). */
 export const NFT_REG_1 = 1;
+export const NFT_REG_2 = 2;
 export const NFT_META_OIFNAME = 7;
 export const NFT_META_NFPROTO = 15;
 export const NFT_META_L4PROTO = 16;
@@ -122,7 +125,11 @@ export type NftExpr =
   | { kind: 'payload'; base: number; offset: number; len: number; dreg: number }
   | { kind: 'cmp'; sreg: number; op: number; data: Uint8Array }
   | { kind: 'counter' }
-  | { kind: 'verdict'; code: number };
+  | { kind: 'verdict'; code: number }
+  /** Load a constant into a data register (nft_immediate). */
+  | { kind: 'immediate'; dreg: number; data: Uint8Array }
+  /** Send a copy to the address in `sregAddr` through the interface whose ifindex is in `sregDev` (ip/ip6 tables only). */
+  | { kind: 'dup'; sregAddr: number; sregDev: number };
 
 export interface NftHook {
   /** NF_INET_*; vipd uses NF_INET_LOCAL_IN. */
@@ -197,6 +204,20 @@ function writeExpr(w: NlWriter, e: NftExpr): void {
         nest(w, NFTA_EXPR_DATA, () => {
           attrBe32(w, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
           nest(w, NFTA_IMMEDIATE_DATA, () => nest(w, NFTA_DATA_VERDICT, () => attrBe32(w, NFTA_VERDICT_CODE, e.code)));
+        });
+        break;
+      case 'immediate':
+        w.attrStr(NFTA_EXPR_NAME, 'immediate');
+        nest(w, NFTA_EXPR_DATA, () => {
+          attrBe32(w, NFTA_IMMEDIATE_DREG, e.dreg);
+          nest(w, NFTA_IMMEDIATE_DATA, () => w.attr(NFTA_DATA_VALUE, e.data));
+        });
+        break;
+      case 'dup':
+        w.attrStr(NFTA_EXPR_NAME, 'dup');
+        nest(w, NFTA_EXPR_DATA, () => {
+          attrBe32(w, NFTA_DUP_SREG_ADDR, e.sregAddr);
+          attrBe32(w, NFTA_DUP_SREG_DEV, e.sregDev);
         });
         break;
       default:
@@ -444,6 +465,51 @@ export function ifnameKey(name: string): Uint8Array | null {
   return out;
 }
 
+/** A VMAC for the egress filter; with `parentIndex`, its IGMP/MLD reports are copied out of the parent. */
+export interface VmacFilterEntry {
+  name: string;
+  parentIndex?: number;
+}
+
+type Rule = { exprs: NftExpr[]; text: string };
+
+function vmacEntries(vmacs: (string | VmacFilterEntry)[]): { name: string; key: Uint8Array; parentIndex: number | null }[] {
+  const out: { name: string; key: Uint8Array; parentIndex: number | null }[] = [];
+  const seen = new Set<string>();
+  for (const v of Array.isArray(vmacs) ? vmacs : []) {
+    const name = typeof v === 'string' ? v : v && typeof v === 'object' ? v.name : undefined;
+    const key = ifnameKey(name as string);
+    if (!key || seen.has(name!)) continue;
+    seen.add(name!);
+    const pi = typeof v === 'object' ? v.parentIndex : undefined;
+    out.push({ name: name!, key, parentIndex: Number.isInteger(pi) && pi! > 0 && pi! <= 0x7fffffff ? pi! : null });
+  }
+  return out;
+}
+
+const oifIs = (key: Uint8Array): NftExpr[] => [
+  { kind: 'meta', key: NFT_META_OIFNAME, dreg: NFT_REG_1 },
+  { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: key },
+];
+const l4Is = (proto: number): NftExpr[] => [
+  { kind: 'meta', key: NFT_META_L4PROTO, dreg: NFT_REG_1 },
+  { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(proto) },
+];
+const icmpTypeIn = (lo: number, hi: number): NftExpr[] => [
+  { kind: 'payload', base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, len: 1, dreg: NFT_REG_1 },
+  ...(lo === hi
+    ? [{ kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(lo) } as NftExpr]
+    : [
+        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_GTE, data: Uint8Array.of(lo) } as NftExpr,
+        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_LTE, data: Uint8Array.of(hi) } as NftExpr,
+      ]),
+];
+const le32 = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+};
+
 /**
  * The rules that stop multicast-membership traffic from leaving VMAC interfaces: per name, IGMP
  * (any type), and ICMPv6 types 130-133 (MLD query, MLDv1 report and done, router solicitation) and
@@ -451,38 +517,18 @@ export function ifnameKey(name: string): Uint8Array | null {
  * Ethernet source and teach learning switches that the VMAC lives on a BACKUP's port. NS/NA and
  * VRRP are not touched. Malformed or repeated names are skipped.
  */
-export function vmacFilterRules(names: string[]): { exprs: NftExpr[]; text: string }[] {
-  const rules: { exprs: NftExpr[]; text: string }[] = [];
-  const seen = new Set<string>();
-  for (const name of Array.isArray(names) ? names : []) {
-    const key = ifnameKey(name);
-    if (!key || seen.has(name)) continue;
-    seen.add(name);
-    const oif: NftExpr[] = [
-      { kind: 'meta', key: NFT_META_OIFNAME, dreg: NFT_REG_1 },
-      { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: key },
-    ];
-    const l4 = (proto: number): NftExpr[] => [
-      { kind: 'meta', key: NFT_META_L4PROTO, dreg: NFT_REG_1 },
-      { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(proto) },
-    ];
-    const icmpType = (): NftExpr => ({ kind: 'payload', base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, len: 1, dreg: NFT_REG_1 });
+export function vmacFilterRules(vmacs: (string | VmacFilterEntry)[]): Rule[] {
+  const rules: Rule[] = [];
+  for (const v of vmacEntries(vmacs)) {
     const drop: NftExpr[] = [{ kind: 'counter' }, { kind: 'verdict', code: NF_DROP }];
-    const shown = JSON.stringify(name);
-    rules.push({ exprs: [...oif, ...l4(IPPROTO_IGMP), ...drop], text: `oifname ${shown} meta l4proto igmp drop` });
+    const shown = JSON.stringify(v.name);
+    rules.push({ exprs: [...oifIs(v.key), ...l4Is(IPPROTO_IGMP), ...drop], text: `oifname ${shown} meta l4proto igmp drop` });
     rules.push({
-      exprs: [
-        ...oif,
-        ...l4(IPPROTO_ICMPV6),
-        icmpType(),
-        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_GTE, data: Uint8Array.of(ICMPV6_MLD_QUERY) },
-        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_LTE, data: Uint8Array.of(ICMPV6_ROUTER_SOLICIT) },
-        ...drop,
-      ],
+      exprs: [...oifIs(v.key), ...l4Is(IPPROTO_ICMPV6), ...icmpTypeIn(ICMPV6_MLD_QUERY, ICMPV6_ROUTER_SOLICIT), ...drop],
       text: `oifname ${shown} icmpv6 type 130-133 drop`,
     });
     rules.push({
-      exprs: [...oif, ...l4(IPPROTO_ICMPV6), icmpType(), { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: Uint8Array.of(ICMPV6_MLD2_REPORT) }, ...drop],
+      exprs: [...oifIs(v.key), ...l4Is(IPPROTO_ICMPV6), ...icmpTypeIn(ICMPV6_MLD2_REPORT, ICMPV6_MLD2_REPORT), ...drop],
       text: `oifname ${shown} icmpv6 type mld2-listener-report drop`,
     });
   }
@@ -490,26 +536,68 @@ export function vmacFilterRules(names: string[]): { exprs: NftExpr[]; text: stri
 }
 
 /**
- * The operations that (re)create the VMAC egress table atomically (`inet vipd_vmac`, separate from
- * the no_accept table so that neither replaces the other): one chain, filter hook output priority 0
- * policy accept, with `vmacFilterRules(names)`. With no (valid) names the table is only deleted.
+ * The copy rules (as keepalived does): for VMACs with a parent index, a copy of each IGMP report
+ * (ip table) or MLD report/done (ICMPv6 131, 132, 143; ip6 table) leaving the VMAC is sent out of
+ * the parent, to 224.0.0.22 / ff02::16 as next hop, so it carries the parent's MAC and a snooping
+ * switch keeps forwarding the VMAC's groups (ff02::12, 224.0.0.18, solicited-node) to this port.
+ * The IP header, and so the group records, are unchanged. `dup` exists only in ip and ip6 tables.
  */
-export function vmacFilterOps(names: string[], table = VIPD_VMAC_TABLE): NftOp[] {
-  const ops: NftOp[] = [
-    { op: 'newtable', family: NFPROTO_INET, table },
-    { op: 'deltable', family: NFPROTO_INET, table },
-  ];
-  const rules = vmacFilterRules(names);
+export function vmacCopyRules(vmacs: (string | VmacFilterEntry)[], family: 4 | 6): Rule[] {
+  const rules: Rule[] = [];
+  for (const v of vmacEntries(vmacs)) {
+    if (v.parentIndex === null) continue;
+    const shown = JSON.stringify(v.name);
+    const copy = (to: Uint8Array): NftExpr[] => [
+      { kind: 'immediate', dreg: NFT_REG_1, data: to },
+      { kind: 'immediate', dreg: NFT_REG_2, data: le32(v.parentIndex!) },
+      { kind: 'dup', sregAddr: NFT_REG_1, sregDev: NFT_REG_2 },
+    ];
+    if (family === 4) {
+      rules.push({
+        exprs: [...oifIs(v.key), ...l4Is(IPPROTO_IGMP), ...copy(Uint8Array.of(224, 0, 0, 22))],
+        text: `oifname ${shown} ip protocol igmp dup to 224.0.0.22 device ifindex ${v.parentIndex}`,
+      });
+    } else {
+      const mld2 = new Uint8Array(16);
+      mld2.set([0xff, 0x02], 0);
+      mld2[15] = 0x16;
+      for (const [lo, hi, what] of [
+        [ICMPV6_MLD_QUERY + 1, ICMPV6_MLD_QUERY + 2, 'mld-listener-report, mld-listener-done'],
+        [ICMPV6_MLD2_REPORT, ICMPV6_MLD2_REPORT, 'mld2-listener-report'],
+      ] as const) {
+        rules.push({
+          exprs: [...oifIs(v.key), ...l4Is(IPPROTO_ICMPV6), ...icmpTypeIn(lo, hi), ...copy(mld2)],
+          text: `oifname ${shown} icmpv6 type ${lo === hi ? what : `{ ${what} }`} dup to ff02::16 device ifindex ${v.parentIndex}`,
+        });
+      }
+    }
+  }
+  return rules;
+}
+
+/**
+ * The operations that (re)create the VMAC egress tables atomically, all named `table` (`vipd_vmac`)
+ * and separate from the no_accept table so that neither replaces the other: `inet` with one chain
+ * (filter hook output priority 0, policy accept) holding `vmacFilterRules`; and, when some entry has
+ * a parent index, `ip` and `ip6` with a chain at priority -10 (before the drop) holding
+ * `vmacCopyRules`. Every table is deleted first; with no (valid) entries nothing is created again.
+ */
+export function vmacFilterOps(vmacs: (string | VmacFilterEntry)[], table = VIPD_VMAC_TABLE): NftOp[] {
+  const ops: NftOp[] = [];
+  for (const family of [NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6]) {
+    ops.push({ op: 'newtable', family, table }, { op: 'deltable', family, table });
+  }
+  const rules = vmacFilterRules(vmacs);
   if (rules.length === 0) return ops;
-  ops.push({ op: 'newtable', family: NFPROTO_INET, table });
-  ops.push({
-    op: 'newchain',
-    family: NFPROTO_INET,
-    table,
-    chain: VIPD_VMAC_CHAIN,
-    hook: { hooknum: NF_INET_LOCAL_OUT, priority: 0, type: 'filter', policy: NF_ACCEPT },
-  });
-  for (const r of rules) ops.push({ op: 'newrule', family: NFPROTO_INET, table, chain: VIPD_VMAC_CHAIN, exprs: r.exprs, text: r.text });
+  const chain = (family: number, priority: number, list: Rule[]) => {
+    if (list.length === 0) return;
+    ops.push({ op: 'newtable', family, table });
+    ops.push({ op: 'newchain', family, table, chain: VIPD_VMAC_CHAIN, hook: { hooknum: NF_INET_LOCAL_OUT, priority, type: 'filter', policy: NF_ACCEPT } });
+    for (const r of list) ops.push({ op: 'newrule', family, table, chain: VIPD_VMAC_CHAIN, exprs: r.exprs, text: r.text });
+  };
+  chain(NFPROTO_INET, 0, rules);
+  chain(NFPROTO_IPV4, -10, vmacCopyRules(vmacs, 4));
+  chain(NFPROTO_IPV6, -10, vmacCopyRules(vmacs, 6));
   return ops;
 }
 

@@ -453,13 +453,33 @@ test('nftables codec: the VMAC table drops IGMP and MLD (130-133, 143) by output
   );
   assert.deepEqual([...ifnameKey('ab')!], [97, 98, ...new Array(14).fill(0)]);
   assert.equal(ifnameKey('x'.repeat(16)), null);
+  const reset = ['newtable', 'deltable', 'newtable', 'deltable', 'newtable', 'deltable'];
   const ops = vmacFilterOps(['vrrp.51']);
-  assert.deepEqual(ops.map((o) => o.op), ['newtable', 'deltable', 'newtable', 'newchain', 'newrule', 'newrule', 'newrule']);
+  assert.deepEqual(ops.map((o) => o.op), [...reset, 'newtable', 'newchain', 'newrule', 'newrule', 'newrule'], 'names only: no copy tables');
+  assert.deepEqual(ops.slice(0, 6).map((o) => (o as { family: number }).family), [1, 1, 2, 2, 10, 10], 'inet, ip and ip6 tables are reset');
   assert.equal((ops[0] as { table: string }).table, 'vipd_vmac');
-  assert.equal((ops[3] as { hook: { hooknum: number } }).hook.hooknum, NF_INET_LOCAL_OUT);
-  assert.deepEqual(vmacFilterOps([]).map((o) => o.op), ['newtable', 'deltable'], 'no names: the table is only deleted');
+  assert.equal((ops[7] as { hook: { hooknum: number } }).hook.hooknum, NF_INET_LOCAL_OUT);
+  assert.deepEqual(vmacFilterOps([]).map((o) => o.op), reset, 'no names: the tables are only deleted');
   const msgs = parseMessages(encodeBatch(1, ops).bytes).slice(1, -1);
-  assert.deepEqual(exprNames(msgs[5]!), ['meta', 'cmp', 'meta', 'cmp', 'payload', 'cmp', 'cmp', 'counter', 'immediate']);
+  assert.deepEqual(exprNames(msgs[9]!), ['meta', 'cmp', 'meta', 'cmp', 'payload', 'cmp', 'cmp', 'counter', 'immediate']);
+  // With a parent index: copies of the reports out of the parent, in ip and ip6 tables, before the drop.
+  const withCopy = vmacFilterOps([{ name: 'vrrp.51', parentIndex: 0x0102 }, { name: 'vrrp.52', parentIndex: -1 }]);
+  const copies = withCopy.filter((o) => o.op === 'newrule' && o.family !== NFPROTO_INET) as { family: number; text: string; exprs: NftExpr[] }[];
+  assert.deepEqual(
+    copies.map((o) => `${o.family} ${o.text}`),
+    [
+      '2 oifname "vrrp.51" ip protocol igmp dup to 224.0.0.22 device ifindex 258',
+      '10 oifname "vrrp.51" icmpv6 type { mld-listener-report, mld-listener-done } dup to ff02::16 device ifindex 258',
+      '10 oifname "vrrp.51" icmpv6 type mld2-listener-report dup to ff02::16 device ifindex 258',
+    ],
+    'a bad parent index gives no copy',
+  );
+  const imm = copies[0]!.exprs.filter((e) => e.kind === 'immediate') as Extract<NftExpr, { kind: 'immediate' }>[];
+  assert.deepEqual(imm.map((e) => [...e.data]), [[224, 0, 0, 22], [2, 1, 0, 0]], 'address, then the ifindex in host order');
+  const chains = withCopy.filter((o) => o.op === 'newchain') as { family: number; hook: { priority: number } }[];
+  assert.deepEqual(chains.map((c) => [c.family, c.hook.priority]), [[1, 0], [2, -10], [10, -10]]);
+  const enc = parseMessages(encodeBatch(1, withCopy).bytes).slice(1, -1);
+  assert.deepEqual(exprNames(enc.at(-1)!), ['meta', 'cmp', 'meta', 'cmp', 'payload', 'cmp', 'immediate', 'immediate', 'dup']);
 });
 
 test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and ND still do', { skip: (skip ?? (haveCommand('tcpdump') ? null : 'needs tcpdump')) || false, timeout: 120_000 }, async (t) => {
@@ -477,8 +497,8 @@ test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and
     assert.ok(llP, 'peer has a link-local');
 
     /** Frames from the VMAC MAC seen on the peer while `act` runs plus `ms`. */
-    const capture = async (act: () => Promise<void> | void, ms: number): Promise<string[]> => {
-      const child = lab.spawnIn(P, 'tcpdump', ['-i', 'eth0', '-e', '-n', '-l', '-U', '-v', 'ether', 'src', VMAC]);
+    const capture = async (act: () => Promise<void> | void, ms: number, mac = VMAC): Promise<string[]> => {
+      const child = lab.spawnIn(P, 'tcpdump', ['-i', 'eth0', '-e', '-n', '-l', '-U', '-vv', 'ether', 'src', mac]);
       let out = '';
       let err = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -494,7 +514,7 @@ test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and
         child.kill('SIGINT');
         await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
       }
-      return out.split('\n').filter((l) => l.includes(VMAC));
+      return out.split('\n').filter((l) => /^\s/.test(l) || l.includes(mac));
     };
     const membership = (lines: string[]) => lines.filter((l) => /multicast listener|igmp/i.test(l));
     const joinIgmp = async () => {
@@ -554,13 +574,36 @@ test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and
       assert.match(rs, /igmp counter packets [1-9]\d* bytes/, 'IGMP reports were dropped by the rule');
     });
 
+    await t.test('with parent indexes: the reports leave the parent with its MAC, still none from the VMAC', async () => {
+      const macR = /link\/ether ([0-9a-f:]+)/.exec(lab.ip(R, 'link show eth0'))![1]!;
+      const parentIndex = Number(/^(\d+):/.exec(lab.ip(R, 'link show eth0'))![1]);
+      assert.deepEqual(nodeIn(R, `const fw = VipFirewall.open(); await fw.setVmacs([{ name: 'vrrp.51', parentIndex: ${parentIndex} }]); return await fw.vmacsExist();`), { ok: true, result: true });
+      const rs = lab.ns(R, 'nft', 'list', 'ruleset');
+      assert.match(rs, /table ip vipd_vmac \{[^}]*priority (filter - 10|-10);[^}]*igmp dup to 224\.0\.0\.22 device "eth0"/);
+      assert.match(rs, /table ip6 vipd_vmac \{[^}]*priority (filter - 10|-10);[^}]*mld2-listener-report dup to ff02::16 device "eth0"/);
+      let fromVmac: string[] = [];
+      const fromParent = await capture(async () => {
+        fromVmac = await capture(() => {
+          lab.ip(R, 'link set vrrp.51 down');
+          lab.ip(R, 'link set vrrp.51 up');
+          lab.ip(R, 'addr add fe80::53/64 dev vrrp.51 nodad');
+        }, 1500);
+      }, 0, macR);
+      assert.deepEqual(membership(fromVmac), [], 'still nothing from the VMAC MAC');
+      const text = fromParent.join('\n');
+      assert.match(text, /multicast listener report v2[^\n]*(\n\t[^\n]*)*ff02::1:ff00:53/, `the VMAC's new group reported with the parent MAC:\n${text}`);
+      assert.match(text, /> 01:00:5e:00:00:16,[^\n]*proto IGMP[^\n]*\n\s+192\.0\.2\.51 > 224\.0\.0\.22: igmp v3 report[^\n]*gaddr 224\.0\.0\.18/, `the VMAC's IGMP group reported with the parent MAC:\n${text}`);
+      assert.doesNotMatch(text, /fe80::53 > ff02::2:/, "the VMAC's router solicitations are not copied");
+    });
+
+    // Link down flushed fe80::52: fe80::53 is the VMAC's address now.
     await t.test('the VMAC still does ND (both ways) and sends and receives VRRP adverts', async () => {
       const ping = (ns: string, dst: string) =>
         spawnSync('ip', ['netns', 'exec', ns, 'ping', '-6', '-n', '-q', '-c', '1', '-W', '2', dst], { encoding: 'utf8', timeout: 5000 }).status === 0;
       lab.ip(P, '-6 neigh flush dev eth0');
       lab.ip(R, '-6 neigh flush dev vrrp.51');
-      assert.ok(ping(P, 'fe80::52%eth0'), 'peer resolves and reaches the VMAC link-local (NS in, NA out)');
-      assert.match(lab.ip(P, '-6 neigh show fe80::52 dev eth0'), new RegExp(`lladdr ${VMAC}`));
+      assert.ok(ping(P, 'fe80::53%eth0'), 'peer resolves and reaches the VMAC link-local (NS in, NA out)');
+      assert.match(lab.ip(P, '-6 neigh show fe80::53 dev eth0'), new RegExp(`lladdr ${VMAC}`));
       lab.ip(R, '-6 neigh flush dev vrrp.51');
       assert.ok(ping(R, `${llP}%vrrp.51`), 'the VMAC resolves the peer (NS out)');
       const ra = await Agent.start(lab, R);
@@ -569,7 +612,7 @@ test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and
       await ra.call('vrrpJoin', { id: 'r', ifname: 'vrrp.51' });
       await pa.call('vrrpOpen', { id: 'p', family: 6 });
       await pa.call('vrrpJoin', { id: 'p', ifname: 'eth0' });
-      await ra.call('vrrpSend', { id: 'r', ifname: 'vrrp.51', src: 'fe80::52', version: 3, vrid: 51, priority: 100, addresses: ['2001:db8::51'] });
+      await ra.call('vrrpSend', { id: 'r', ifname: 'vrrp.51', src: 'fe80::53', version: 3, vrid: 51, priority: 100, addresses: ['2001:db8::51'] });
       await pa.call('vrrpSend', { id: 'p', ifname: 'eth0', src: llP, version: 3, vrid: 51, priority: 200, addresses: ['2001:db8::51'] });
       type Rx = { src: string; decoded: { ok: boolean; advert?: { vrid: number; priority: number } } };
       const got = async (a: Agent, id: string) => {
@@ -581,14 +624,16 @@ test('VipFirewall.setVmacs in namespaces: no IGMP/MLD leaves a VMAC, adverts and
         }
         return rx.filter((p) => p.decoded.ok).map((p) => `${p.src} prio ${p.decoded.advert!.priority}`);
       };
-      assert.ok((await got(pa, 'p')).includes('fe80::52 prio 100'), 'the peer received the VMAC advert');
+      assert.ok((await got(pa, 'p')).includes('fe80::53 prio 100'), 'the peer received the VMAC advert');
       assert.ok((await got(ra, 'r')).includes(`${llP} prio 200`), 'the VMAC received the peer advert');
     });
 
     await t.test('setVmacs([]) deletes the VMAC table; bad names are refused clearly', () => {
       assert.deepEqual(nodeIn(R, `const fw = VipFirewall.open(); await fw.setVmacs([]); return await fw.vmacsExist();`), { ok: true, result: false });
-      assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipd_vmac/);
+      assert.doesNotMatch(lab.ns(R, 'nft', 'list', 'ruleset'), /vipd_vmac/, 'inet, ip and ip6 tables gone');
       for (const [arg, re] of [
+        [`[{ name: 'vrrp.51', parentIndex: 0 }]`, /parent interface index 0 of vrrp\.51 is not a valid ifindex/],
+        [`[{ parentIndex: 2 }]`, /interface name undefined is not a string/],
         [`['x'.repeat(16)]`, /longer than 15 characters/],
         [`['a b']`, /invalid character/],
         [`'vrrp.51'`, /must be an array/],
