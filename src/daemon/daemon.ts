@@ -95,6 +95,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   private tracker: Tracker | null = null;
   private routes: Routes | null = null;
   private firewall: VipFirewall | null = null;
+  /** VMAC name -> parent ifindex: IGMP/MLD leaving these is dropped and copied out of the parent (keepalived #882). */
+  private readonly vmacFilter = new Map<string, number>();
   private parsedRoutes = new Map<Instance, { routes: RouteSpec[]; rules: RuleSpec[] }>();
   private notifier: Notifier | null = null;
   private groups = new Map<string, { cfg: SyncGroup; state: GroupState; wantMaster: Set<string> }>();
@@ -199,6 +201,10 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       let vmac = null;
       if (c.useVmac) {
         const mac = c.vmacAddress ? parseMac(c.vmacAddress) : undefined;
+        // Before ensure(): the kernel sends MLD/IGMP reports as soon as the VMAC is up, and a BACKUP's reports from
+        // the VMAC MAC would teach the switch the wrong port (measured: up to one advert interval lost on failback).
+        this.vmacFilter.set(c.useVmac, link.ifindex);
+        await this.applyVmacFilter();
         vmac = await this.vmacs!.ensure({
           parent: c.interface,
           vrid: c.virtualRouterId,
@@ -420,6 +426,18 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       if (vips.length > 0) this.log.info(`no_accept: nftables table inet vipd drops traffic to ${vips.length} VIP(s)`);
     } catch (e) {
       this.log.error(`no_accept cannot be enforced: ${(e as Error).message}`);
+    }
+  }
+
+  /** keepalived #882: no IGMP/MLD from a VMAC (a BACKUP's would teach switches the VMAC's port); copies leave the parent. */
+  private async applyVmacFilter(): Promise<void> {
+    const list = [...this.vmacFilter].map(([name, parentIndex]) => ({ name, parentIndex }));
+    if (list.length === 0 && !this.firewall) return;
+    try {
+      this.firewall ??= VipFirewall.open();
+      await this.firewall.setVmacs(list);
+    } catch (e) {
+      this.log.error(`VMAC IGMP/MLD filter cannot be installed: ${(e as Error).message}`);
     }
   }
 
@@ -839,6 +857,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         for (const err of await this.vmacs.releaseAll()) this.log.error(err.message);
       }
       if (this.firewall) {
+        await this.firewall.setVmacs([]).catch((e: Error) => this.log.error(e.message));
         await this.firewall.remove().catch((e: Error) => this.log.error(e.message));
         this.firewall.close();
       }
@@ -957,6 +976,9 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     for (const v of this.vmacs.list()) {
       if (!keep.has(v.name)) await this.vmacs.release(v.name).catch((e: Error) => this.log.error(e.message));
     }
+    const live = new Set(this.vmacs.list().map((v) => v.name));
+    for (const name of [...this.vmacFilter.keys()]) if (!live.has(name)) this.vmacFilter.delete(name);
+    await this.applyVmacFilter();
   }
 
   async handover(instance: string): Promise<{ ok: boolean; message: string }> {
