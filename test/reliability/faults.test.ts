@@ -1,6 +1,6 @@
 /**
  * Faults in namespaces (issue 9), a vipd pair R1 (150) / R2 (100) at 100 ms adverts:
- *  - the LAN link of R1 flapping every 50-500 ms for 20 s (bench/soak.ts runs the full minute and more);
+ *  - the LAN link of R1 flapping every 50-500 ms for a minute, as issue 9 asks (bench/soak.ts runs longer);
  *  - the VRRP interface deleted (FAULT; with it the parent of a VMAC), and recreated (back to MASTER, VMAC rebuilt);
  *  - an address removed behind vipd's back (the master restores it);
  *  - SIGKILL at each stage of a takeover, then a restart: the machine ends clean (no VIP, no VMAC left after a
@@ -51,7 +51,7 @@ async function links(topo: Topology, node: RouterName): Promise<string[]> {
   return j.map((l) => l.ifname);
 }
 
-test('link flapping every 50-500 ms for 20 s: no crash, bounded churn, converges to one master after', { skip, timeout: 120_000 }, async () => {
+test('link flapping every 50-500 ms for a minute: no crash, bounded churn, converges to one master after', { skip, timeout: 180_000 }, async () => {
   await orphans;
   const topo = await buildTopology({ tag: processTag('rf'), routers: 2, ipv6: false });
   try {
@@ -61,7 +61,7 @@ test('link flapping every 50-500 ms for 20 s: no crash, bounded churn, converges
     const r = rng(7);
     const t0 = Date.now();
     let flaps = 0;
-    while (Date.now() - t0 < 20_000) {
+    while (Date.now() - t0 < 60_000) {
       await topo.linkDown('R1', 'switch');
       await sleep(50 + r() * 450);
       await topo.linkUp('R1', 'switch');
