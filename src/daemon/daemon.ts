@@ -699,9 +699,10 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
   }
 
   private onLink(link: LinkInfo): void {
-    // An interface of an instance that came back under a new index (deleted and recreated): attach again.
+    // An interface of an instance that came back under a new index (deleted and recreated), or that did not exist
+    // when the daemon started: attach (again).
     for (const inst of this.instances) {
-      if (inst.cfg.interface === link.name && inst.attachment && inst.attachment.ifindex !== link.ifindex && !this.reattaching.has(inst)) {
+      if (!this.stopping && inst.cfg.interface === link.name && inst.attachment?.ifindex !== link.ifindex && !this.reattaching.has(inst)) {
         void this.reattach(inst);
       }
     }
@@ -724,7 +725,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     try {
       const old = inst.attachment;
       if (old && !inst.unicast) this.sockets[inst.family]?.leave(old.rxIfindex);
-      this.log.info(`(${inst.name}) interface ${inst.cfg.interface} was recreated - attaching again`);
+      this.log.info(`(${inst.name}) interface ${inst.cfg.interface} ${old ? 'was recreated' : 'appeared'} - attaching`);
       await this.attachInstance(inst);
       if (!inst.attachment || inst.attachment === old) return;
       const want = this.ownFault(inst);
