@@ -7,7 +7,6 @@
  * -> Host methods here (send, addresses, GARP/NA) and timers in Instance.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, formatDiagnostic } from '../config/index.js';
 import type { KeepalivedConfig, SyncGroup, VirtualAddress, VrrpInstance } from '../config/model.js';
@@ -27,6 +26,7 @@ import {
   type RtnlEvent,
   type VrrpPacket,
 } from '../linux/index.js';
+import { readStateFile, removeStateFile, writeStateFile } from '../linux/state-file.js';
 import { IFA_F_SECONDARY } from '../wire/netlink.js';
 import { formatIP, isIPv6LinkLocal, isMulticast, parseIP, sameAddr } from '../wire/inet.js';
 import { parseRouteSpec, parseRuleSpec, type RouteSpec, type RuleSpec } from '../wire/route-spec.js';
@@ -764,10 +764,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       vmacs: (this.vmacs?.list() ?? []).filter((v) => v.created).map((v) => v.name),
     };
     try {
-      mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o755 });
-      const tmp = `${this.statePath}.tmp`;
-      writeFileSync(tmp, JSON.stringify(st));
-      renameSync(tmp, this.statePath);
+      writeStateFile(this.statePath, st);
     } catch (e) {
       this.log.limited('statefile', 'warning', `cannot write state file ${this.statePath}: ${(e as Error).message}`);
     }
@@ -775,12 +772,8 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
 
   /** Remove VIPs and VMACs that a crashed vipd left behind (listed in the state file). */
   private async cleanupStale(): Promise<void> {
-    let st: StateFile;
-    try {
-      st = JSON.parse(readFileSync(this.statePath, 'utf8')) as StateFile;
-    } catch {
-      return;
-    }
+    const st = readStateFile<StateFile>(this.statePath);
+    if (!st) return;
     if (st.pid && st.pid !== process.pid && processRunning(st.pid, 'vipd')) {
       throw new DaemonError(`another vipd (pid ${st.pid}) uses state directory ${this.opts.stateDir}; give each daemon its own --state-dir`);
     }
@@ -805,7 +798,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
         /* already gone */
       }
     }
-    rmSync(this.statePath, { force: true });
+    removeStateFile(this.statePath);
   }
 
   /** keepalived removes configured VIPs at startup, so that a restarted router does not hold them as BACKUP. */
@@ -867,7 +860,7 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
       this.monitor?.close();
       this.garpSender?.close();
       this.rtnl?.close();
-      if (this.ownsState) rmSync(this.statePath, { force: true });
+      if (this.ownsState) removeStateFile(this.statePath);
       this.log.info('Stopped vipd');
     })();
     return this.stopping;
