@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
+import { labSkipReason } from '../helpers/netns.js';
 import {
   attributeOutages,
   buildTopology,
@@ -24,13 +24,7 @@ import {
   type VrrpInstanceSpec,
 } from '../../src/linux/lab/index.js';
 
-function skipReason(): string | false {
-  const r = netnsUnavailableReason();
-  if (r) return r;
-  if (!haveCommand('nft')) return 'nft is not installed (apt-get install nftables); skipped';
-  return false;
-}
-const skip = skipReason();
+const skip = labSkipReason({});
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('dfo');
 
 /** Scheduling slack on top of the protocol bound (2-core machine, two daemons, a prober, other tests). */

@@ -6,17 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
+import { labSkipReason } from '../helpers/netns.js';
 import { buildTopology, cleanOrphanLabs, execCapture, keepalivedConf, processTag, startDaemon, type RouterDaemon } from '../../src/linux/lab/index.js';
 
-function skipReason(): string | false {
-  const r = netnsUnavailableReason();
-  if (r) return r;
-  if (!haveCommand('nft')) return 'nft is not installed (apt-get install nftables); skipped';
-  if (!haveCommand('ping')) return 'ping is not installed (apt-get install iputils-ping); skipped';
-  return false;
-}
-const skip = skipReason();
+const skip = labSkipReason({ ping: true });
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('dft');
 
 test('no_accept: the master holds and announces the VIP but does not accept traffic to it; forwarding still works', { skip, timeout: 40_000 }, async () => {

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
+import { labSkipReason } from '../helpers/netns.js';
 import {
   buildTopology,
   cleanOrphanLabs,
@@ -22,14 +22,7 @@ import {
   type VrrpInstanceSpec,
 } from '../../src/linux/lab/index.js';
 
-function skipReason(): string | false {
-  const r = netnsUnavailableReason();
-  if (r) return r;
-  if (!haveCommand('keepalived')) return 'keepalived is not installed (apt-get install keepalived); skipped';
-  if (!haveCommand('nft')) return 'nft is not installed (apt-get install nftables); skipped';
-  return false;
-}
-const skip = skipReason();
+const skip = labSkipReason({ keepalived: true });
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('dio');
 const MARGIN_MS = 250;
 

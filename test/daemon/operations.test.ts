@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { haveCommand, netnsUnavailableReason } from '../helpers/netns.js';
+import { labSkipReason } from '../helpers/netns.js';
 import {
   attributeOutages,
   buildTopology,
@@ -23,13 +23,7 @@ import {
   type Topology,
 } from '../../src/linux/lab/index.js';
 
-function skipReason(): string | false {
-  const r = netnsUnavailableReason();
-  if (r) return r;
-  if (!haveCommand('nft')) return 'nft is not installed (apt-get install nftables); skipped';
-  return false;
-}
-const skip = skipReason();
+const skip = labSkipReason({});
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('dop');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const GLOBAL = ['enable_script_security', 'script_user root'];

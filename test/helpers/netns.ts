@@ -153,3 +153,16 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs:
   }
   return await pred();
 }
+
+/**
+ * Why a namespace test that needs the lab (root, ip, nft) and optionally more commands cannot run here, or false.
+ * One place for the skip message every namespace suite prints.
+ */
+export function labSkipReason(needs: { keepalived?: boolean; ping?: boolean } = {}): string | false {
+  const r = netnsUnavailableReason();
+  if (r) return r;
+  if (!haveCommand('nft')) return 'nft is not installed (apt-get install nftables); skipped';
+  if (needs.keepalived && !haveCommand('keepalived')) return 'keepalived is not installed (apt-get install keepalived); skipped';
+  if (needs.ping && !haveCommand('ping')) return 'ping is not installed (apt-get install iputils-ping); skipped';
+  return false;
+}
