@@ -212,7 +212,7 @@ function becomeMaster(b: StepBuilder, reason: TransitionReason): void {
   b.sendAdvert(d.priority);
   b.actions.push({ type: 'add_vips' });
   b.actions.push({ type: 'announce' });
-  b.setTimer('adver', d.cfg.advertIntervalCs * US_PER_CS);
+  setAdverTimer(b);
   d.masterAddress = SELF;
   d.masterPriority = d.priority;
   d.preemptDeadline = null;
@@ -270,6 +270,19 @@ function onRecover(b: StepBuilder): void {
 
 // --- Timers ---------------------------------------------------------------------------------------------------
 
+/**
+ * §6.4.3 "reset the Adver_Timer to Advertisement_Interval" (also §6.4.1/§6.4.2 "set the Adver_Timer"). With
+ * cfg.advertAlignUs the deadline is rounded up to that grid (at most one step later than the interval), so that
+ * the virtual routers of one daemon send in groups (see VrConfig.advertAlignUs).
+ */
+function setAdverTimer(b: StepBuilder): void {
+  const interval = b.d.cfg.advertIntervalCs * US_PER_CS;
+  const q = b.d.cfg.advertAlignUs ?? 0;
+  if (!(q > 0)) return b.setTimer('adver', interval);
+  const at = Math.ceil((b.now + interval) / q) * q;
+  b.setTimer('adver', at - b.now);
+}
+
 function onTimer(b: StepBuilder, gen: number): void {
   const d = b.d;
   const t = d.timer;
@@ -277,7 +290,7 @@ function onTimer(b: StepBuilder, gen: number): void {
   if (t.kind === 'adver' && d.state === 'master') {
     // §6.4.3: If the Adver_Timer fires: send an ADVERTISEMENT; reset the Adver_Timer to Advertisement_Interval.
     b.sendAdvert(d.priority);
-    b.setTimer('adver', d.cfg.advertIntervalCs * US_PER_CS);
+    setAdverTimer(b);
     return;
   }
   if (t.kind === 'master_down' && d.state === 'backup') {
@@ -369,7 +382,7 @@ function onAdvertInMaster(b: StepBuilder, ev: AdvertEvent): void {
     // Advertisement_Interval.
     b.log('prio_zero_received', ev.srcText, 0);
     b.sendAdvert(d.priority);
-    b.setTimer('adver', d.cfg.advertIntervalCs * US_PER_CS);
+    setAdverTimer(b);
     return;
   }
   if (senderWins(b, ev)) {

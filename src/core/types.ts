@@ -44,6 +44,12 @@ export interface VrConfig {
   initialMaster: boolean;
   /** keepalived `down_timer_adverts` (RFC: 3). */
   downTimerAdverts: number;
+  /**
+   * vipd: Adver_Timer deadlines are rounded up to a multiple of this many microseconds (0 or absent: not rounded).
+   * Masters whose deadlines share a grid point send together, so their peers wake once for a group of adverts instead
+   * of once per advert. The daemon uses a tenth of the interval: an advert is never more than that late (§6.4.3).
+   */
+  advertAlignUs?: number;
 }
 
 export interface PendingTimer {
