@@ -7,7 +7,7 @@ import { initialState, step } from '../core/machine.js';
 import { STATE_NAMES, type Action, type VrConfig, type VrEvent, type VrState } from '../core/types.js';
 import type { VirtualAddress, VrrpInstance } from '../config/model.js';
 import { formatIP, parseIP } from '../wire/inet.js';
-import { AUTH_AH, AUTH_NONE, AUTH_PASS, passAuthData, type Advert, type ChecksumForm, type RejectReason, type RxExpectation } from '../wire/vrrp.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, passAuthData, type Advert, type ChecksumForm, type Decoded, type RejectReason, type RxExpectation } from '../wire/vrrp.js';
 import { COUNTER_NAMES, type CounterName, type InstanceStatus, type StateName, type TrackerStatus, type TransitionInfo } from './api.js';
 import type { Logger } from './log.js';
 
@@ -48,6 +48,16 @@ export interface Attachment {
   /** Advert source address (bytes and text). */
   src: Uint8Array;
   srcText: string;
+}
+
+/** A received packet and its decode, kept so that the same advert again skips decoding (Daemon.onPacket). */
+export interface RxMemo {
+  data: Uint8Array;
+  src: Uint8Array;
+  dst: Uint8Array;
+  ttl: number;
+  multicast: boolean;
+  dec: Decoded;
 }
 
 export function newCounters(): Record<CounterName, number> {
@@ -95,6 +105,10 @@ export class Instance {
   readonly counters = newCounters();
   readonly checksumForms = { v2: 0, pseudo: 0, plain: 0 };
   attachment: Attachment | null = null;
+  /** The last packet this instance decoded successfully (the daemon's receive fast path). */
+  rxMemo: RxMemo | null = null;
+  /** The last advert encoded per destination (the daemon's send path); valid while its inputs are the same. */
+  txMemo: { priority: number; cfg: VrrpInstance; src: Uint8Array; dst: Uint8Array; form: 'pseudo' | 'plain'; bytes: Uint8Array }[] = [];
   vr: VrState | null = null;
   /** Wall-clock time of the last transition, for status. */
   lastTransition: TransitionInfo | null = null;
@@ -103,6 +117,9 @@ export class Instance {
   private timer: NodeJS.Timeout | null = null;
   private timerGen = -1;
   private timerAt = 0;
+  private readonly onTimeout = (): void => this.fireTimer(this.timerGen);
+  /** The deadline the pending Node timer was computed for (<= timerAt; see armTimer). */
+  private timerArmedFor = 0;
   private garpTimers: NodeJS.Timeout[] = [];
   private lastAdvertUs = -1;
   private stopped = false;
@@ -157,18 +174,25 @@ export class Instance {
 
   /** The receive expectation for wire-level instance checks. */
   expectation(): RxExpectation {
-    return {
+    // Asked for every advert received: rebuilt only when the priority it carries changed.
+    const priority = this.vr?.priority ?? this.cfg.priority;
+    const e = this.rxExpect;
+    if (e && e.priority === priority && this.rxExpectCfg === this.cfg) return e;
+    this.rxExpectCfg = this.cfg;
+    return (this.rxExpect = {
       vrid: this.vrid,
       version: this.version,
-      priority: this.vr?.priority ?? this.cfg.priority,
+      priority,
       interval: this.wireInterval,
       authType: this.authType,
       authData: this.authData,
       addresses: this.advertised,
       skipAddrCheck: this.cfg.skipCheckAdvAddr,
       ownerIgnoresAdverts: this.cfg.ownerIgnoreAdverts,
-    };
+    });
   }
+  private rxExpect: RxExpectation | null = null;
+  private rxExpectCfg: VrrpInstance | null = null;
 
   /** Build the core's configuration once the advert source address is known. */
   private vrConfig(src: Uint8Array): VrConfig {
@@ -188,6 +212,8 @@ export class Instance {
       primaryAddress: src,
       initialMaster: c.state === 'MASTER' && c.priority < 255,
       downTimerAdverts: c.downTimerAdverts,
+      // Adverts due within a tenth of an interval of each other go out together (docs/daemon.md, "Advert timing").
+      advertAlignUs: (c.version === 2 ? this.wireInterval * 100 : c.advertIntervalCs) * 1000,
     };
   }
 
@@ -428,18 +454,35 @@ export class Instance {
     }
   }
 
+  /**
+   * Arm the machine's one timer. A backup re-arms its Master_Down_Timer with every advert it hears (2000 times a second
+   * at 200 instances x 0.1 s), so a deadline that moves later does not cancel and recreate the Node timer: the
+   * pending one stays, and when it fires early for the current deadline it re-arms itself for the rest (fireTimer).
+   */
   private armTimer(gen: number, atUs: number): void {
-    this.clearTimer();
     this.timerGen = gen;
     this.timerAt = atUs;
+    if (this.timer && this.timerArmedFor <= atUs) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.startTimer(atUs);
+  }
+
+  private startTimer(atUs: number): void {
+    this.timerArmedFor = atUs;
     // Rounded up: libuv counts whole milliseconds from its cached loop time, so a fractional delay fires early.
     const delayMs = Math.max(0, Math.ceil((atUs - this.host.nowUs()) / 1000));
-    this.timer = setTimeout(() => this.fireTimer(gen), delayMs);
+    this.timer = setTimeout(this.onTimeout, delayMs);
   }
 
   private fireTimer(gen: number): void {
     this.timer = null;
     if (gen !== this.timerGen || !this.vr) return;
+    // Armed for an earlier deadline that has since moved (armTimer): wait for the current one, as a fresh timer would.
+    // (Within half a millisecond it fires now: a fresh timer's whole-ms rounding and cached loop time give as much.)
+    if (this.timerArmedFor !== this.timerAt && this.timerAt - this.host.nowUs() > 500) {
+      this.startTimer(this.timerAt);
+      return;
+    }
     if (this.vr.timer?.kind === 'master_down') {
       // Timing that does not lie: adverts already queued in the socket count. Read them first; if one of them reset
       // the Master_Down_Timer, the generation has moved on and this expiry is stale.

@@ -135,18 +135,22 @@ export class CmsgWriter {
   addInPktinfo(ifindex: number, specDst?: Uint8Array): void {
     const o = this.add(K('IPPROTO_IP'), K('IP_PKTINFO'), K('SIZEOF_IN_PKTINFO'));
     this.dv.setInt32(o, ifindex, LE);
-    if (specDst) this.buf.set(specDst.subarray(0, 4), o + 4);
+    if (specDst) for (let i = 0; i < 4; i++) this.buf[o + 4 + i] = specDst[i]!;
   }
   /** IPV6_PKTINFO { ipi6_addr (source to use), ipi6_ifindex } */
   addIn6Pktinfo(ifindex: number, src?: Uint8Array): void {
     const o = this.add(K('IPPROTO_IPV6'), K('IPV6_PKTINFO'), K('SIZEOF_IN6_PKTINFO'));
-    if (src) this.buf.set(src.subarray(0, 16), o);
+    if (src) for (let i = 0; i < 16; i++) this.buf[o + i] = src[i]!;
     this.dv.setUint32(o + 16, ifindex >>> 0, LE);
   }
   /** The bytes written so far (a view, valid until the next reset). */
   view(): Uint8Array | null {
-    return this.len ? this.buf.subarray(0, this.len) : null;
+    if (!this.len) return null;
+    // Per-packet callers: the same length gives the same view, so keep the last one instead of allocating.
+    if (this.lastView?.length !== this.len) this.lastView = this.buf.subarray(0, this.len);
+    return this.lastView;
   }
+  private lastView: Uint8Array | null = null;
 }
 
 /** Iterate received control messages: cb(level, type, dataOffset, dataLen). */

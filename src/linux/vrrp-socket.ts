@@ -12,7 +12,7 @@
  *  - drain() reads everything queued synchronously (for the daemon's timer path: read pending adverts
  *    before deciding that the master is down).
  */
-import { formatIP } from '../wire/inet.js';
+import { formatIP, sameAddr } from '../wire/inet.js';
 import { K, SysError, errnoError, native, wrapError, type SocketHandle } from './native.js';
 import { CmsgWriter, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
 
@@ -22,7 +22,7 @@ export const VRRP_GROUP6 = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 export interface VrrpPacket {
   family: 4 | 6;
-  /** IPv4: the whole IP datagram; IPv6: the VRRP message. A view into the receive buffer. */
+  /** IPv4: the whole IP datagram; IPv6: the VRRP message. A view into the receive buffer (valid during the callback). */
   data: Uint8Array;
   /** Interface the packet arrived on (IP_PKTINFO / IPV6_PKTINFO). */
   ifindex: number;
@@ -76,6 +76,8 @@ export class VrrpSocket {
   // Send state.
   private readonly cw = new CmsgWriter(128);
   private readonly dstSa: Uint8Array;
+  /** The last destination sockaddr per interface (see trySend). */
+  private readonly saMemo = new Map<number, { dst: Uint8Array; sa: Uint8Array }>();
   private readonly group: Uint8Array;
   // Constants looked up once.
   private readonly c: Record<string, number>;
@@ -212,12 +214,19 @@ export class VrrpSocket {
     if (this.family === 4) {
       cw.addInPktinfo(opts.ifindex, opts.src);
       if (opts.ttl !== undefined) cw.addInt(this.c.IPPROTO_IP!, this.c.IP_TTL!, opts.ttl);
-      if (opts.dst) sa = sockaddrIn(opts.dst);
     } else {
       cw.addIn6Pktinfo(opts.ifindex, opts.src);
       if (opts.ttl !== undefined) cw.addInt(this.c.IPPROTO_IPV6!, this.c.IPV6_HOPLIMIT!, opts.ttl);
-      // Link-local and multicast destinations need the scope for the kernel's route lookup.
-      if (opts.dst) sa = sockaddrIn6(opts.dst, opts.ifindex);
+    }
+    if (opts.dst) {
+      // Link-local and multicast IPv6 destinations need the scope for the kernel's route lookup. A master sends to the
+      // same destination every interval: reuse the last sockaddr when it is the same.
+      const m = this.saMemo.get(opts.ifindex);
+      if (m && sameAddr(m.dst, opts.dst)) sa = m.sa;
+      else {
+        sa = this.family === 4 ? sockaddrIn(opts.dst) : sockaddrIn6(opts.dst, opts.ifindex);
+        this.saMemo.set(opts.ifindex, { dst: opts.dst.slice(), sa });
+      }
     }
     return this.n.sendmsg(this.h, payload, sa, cw.view(), 0);
   }
@@ -263,7 +272,9 @@ export class VrrpSocket {
       }
       const pkt = this.pkt;
       pkt.truncated = r > this.rbuf.length || (this.out[2]! & MSG_TRUNC) !== 0;
-      pkt.data = this.rbuf.subarray(0, Math.min(r, this.rbuf.length));
+      const len = Math.min(r, this.rbuf.length);
+      // Same length, same view of rbuf: adverts of one size repeat, so do not allocate a new view for each.
+      if (pkt.data.buffer !== this.rbuf.buffer || pkt.data.length !== len) pkt.data = this.rbuf.subarray(0, len);
       pkt.ifindex = 0;
       pkt.ttlOrHopLimit = -1;
       if (this.family === 4) this.parseV4Meta(this.out[1]!);
@@ -285,8 +296,10 @@ export class VrrpSocket {
     const pkt = this.pkt;
     const d = pkt.data;
     if (d.length >= 20) {
-      pkt.src.set(d.subarray(12, 16));
-      pkt.dst.set(d.subarray(16, 20));
+      for (let i = 0; i < 4; i++) {
+        pkt.src[i] = d[12 + i]!;
+        pkt.dst[i] = d[16 + i]!;
+      }
       pkt.ttlOrHopLimit = d[8]!;
     }
     const c = this.c;
@@ -301,7 +314,7 @@ export class VrrpSocket {
       if (level === c.IPPROTO_IP) {
         if (type === c.IP_PKTINFO && len - hdr >= 12) {
           pkt.ifindex = cdv.getInt32(data, true);
-          pkt.dst.set(this.cbuf.subarray(data + 8, data + 12));
+          for (let i = 0; i < 4; i++) pkt.dst[i] = this.cbuf[data + 8 + i]!;
         } else if (type === c.IP_TTL && len - hdr >= 4) {
           pkt.ttlOrHopLimit = cdv.getInt32(data, true);
         }
@@ -312,7 +325,7 @@ export class VrrpSocket {
 
   private parseV6Meta(alen: number, clen: number): void {
     const pkt = this.pkt;
-    if (alen >= 24) pkt.src.set(this.abuf.subarray(8, 24));
+    if (alen >= 24) for (let i = 0; i < 16; i++) pkt.src[i] = this.abuf[8 + i]!;
     else pkt.src.fill(0);
     pkt.dst.fill(0);
     const c = this.c;
@@ -326,7 +339,7 @@ export class VrrpSocket {
       const data = off + hdr;
       if (level === c.IPPROTO_IPV6) {
         if (type === c.IPV6_PKTINFO && len - hdr >= 20) {
-          pkt.dst.set(this.cbuf.subarray(data, data + 16));
+          for (let i = 0; i < 16; i++) pkt.dst[i] = this.cbuf[data + i]!;
           pkt.ifindex = cdv.getUint32(data + 16, true);
         } else if (type === c.IPV6_HOPLIMIT && len - hdr >= 4) {
           pkt.ttlOrHopLimit = cdv.getInt32(data, true);

@@ -429,6 +429,10 @@ export function checkAdvert(adv: Advert, exp: RxExpectation): RxCheck {
 
 function sameAddressSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
+  // The usual case, the same list in the same order, without building sets (this runs for every advert received).
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  if (i === a.length) return true;
   // Both directions: with a repeated address, one direction alone misses a missing one ([x, x] vs [x, y]).
   const sa = new Set(a);
   const sb = new Set(b);
