@@ -12,13 +12,13 @@
  */
 import type { DaemonControl } from '../daemon/api.js';
 import { startControlServer, type ControlServer } from './server.js';
-import { startMetricsServer, type MetricsServer } from './http.js';
+import type { MetricsServer } from './http.js';
 
 export { startControlServer, execute } from './server.js';
 export type { ControlServer, ControlServerOptions } from './server.js';
-export { startMetricsServer, parseListen } from './http.js';
+// The metrics server and prom-client are not re-exported here: import them from './http.js' / './metrics.js', so
+// that a daemon without --metrics-listen does not load them.
 export type { MetricsServer, MetricsServerOptions } from './http.js';
-export { createMetrics } from './metrics.js';
 export { writeDumps, formatData, formatStats, formatJson } from './dumps.js';
 export type { DumpKind, DumpDetails, InstanceDumpDetails } from './dumps.js';
 export { DEFAULT_CONTROL_SOCKET } from './protocol.js';
@@ -48,6 +48,8 @@ export async function startControlPlane(daemon: DaemonControl, opts: ControlPlan
   let metrics: MetricsServer | null = null;
   if (opts.metricsListen) {
     try {
+      // Loaded only when asked for: prom-client and the HTTP server cost a daemon ~10 MB of RSS (docs/performance.md).
+      const { startMetricsServer } = await import('./http.js');
       metrics = await startMetricsServer(daemon, { listen: opts.metricsListen });
     } catch (e) {
       await control.close();
