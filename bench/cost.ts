@@ -104,6 +104,8 @@ export async function costRun(variant: DaemonVariant, n: number, advertSec: numb
       });
     });
     log(`cost ${variant.label} n=${n} ${advertSec}s: ${rows.map((r) => `${r.router} ${r.cpuPercent}% ${r.rssMb} MB`).join(', ')}`);
+    // Profiling (VIPD_LAB_NODE_ARGS='--cpu-prof ...'): a clean exit writes the profile; the topology's teardown kills.
+    if (process.env.VIPD_LAB_NODE_ARGS) await Promise.all([r2.stop(10_000), r1.stop(10_000)]);
     return rows;
   } finally {
     off();

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execCapture, LabError, type LabProcess, type LogLine } from './exec.js';
 import type { RouterName, Topology } from './topology.js';
+import { DAEMON_NODE_FLAGS } from '../../runtime.js';
 
 export type DaemonKind = 'keepalived' | 'vipd';
 
@@ -123,9 +124,12 @@ export function daemonCommand(kind: DaemonKind, dir: string, extra: string[] = [
   const common = ['-n', '-l', '-D', '-P', '-f', conf, '-p', join(dir, 'daemon.pid'), '-r', join(dir, 'vrrp.pid')];
   if (kind === 'keepalived') return ['keepalived', [...common, ...extra]];
   const bin = vipdBin ?? join(repoRoot(), 'bin', 'vipd');
+  // The options bin/vipd's first line gives the daemon (src/runtime.ts), then any for the lab's vipd processes only
+  // (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile a benchmark).
+  const nodeArgs = [...DAEMON_NODE_FLAGS, ...(process.env.VIPD_LAB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   return [
     process.execPath,
-    [bin, 'run', ...common, '--control-socket', join(dir, 'vipd.sock'), '--state-dir', dir, ...extra],
+    [...nodeArgs, bin, 'run', ...common, '--control-socket', join(dir, 'vipd.sock'), '--state-dir', dir, ...extra],
   ];
 }
 
