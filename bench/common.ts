@@ -16,7 +16,7 @@ export interface DaemonVariant {
 
 export const VIPD: DaemonVariant = { label: 'vipd', kind: 'vipd', extraArgs: [] };
 export const VIPD_RT: DaemonVariant = { label: 'vipd --realtime', kind: 'vipd', extraArgs: ['--realtime'] };
-/** SCHED_FIFO 50 applied from outside (chrt), without --realtime's mlockall (which crashes V8: see performance.md). */
+/** SCHED_FIFO 50 applied from outside (chrt): what --realtime does since it dropped mlockall (run with --timing-daemons). */
 export const VIPD_FIFO: DaemonVariant = { label: 'vipd + chrt -f 50', kind: 'vipd', extraArgs: [], chrtFifo: 50 };
 export const KEEPALIVED: DaemonVariant = { label: 'keepalived', kind: 'keepalived', extraArgs: [] };
 

@@ -134,10 +134,11 @@ async function main(): Promise<void> {
   const dnames = typeof args.daemons === 'string' ? args.daemons.split(',') : kv ? ['vipd', 'keepalived'] : ['vipd'];
   if (!kv && dnames.includes('keepalived')) usage('keepalived is not installed (apt-get install keepalived)');
   const variants: DaemonVariant[] = dnames.map((d) => (d === 'vipd' ? VIPD : d === 'keepalived' ? KEEPALIVED : usage(`unknown daemon ${d}`)));
-  const intervals = numList(args.intervals, [1, 0.1, 0.05, 0.01], 'intervals');
+  // Quick: the intervals that take seconds, not minutes, and fewer cost points; the full run has them all.
+  const intervals = numList(args.intervals, quick ? [0.1, 0.01] : [1, 0.1, 0.05, 0.01], 'intervals');
   const vmacs = typeof args.vmac === 'string' ? args.vmac.split(',').map((v) => v === 'on') : quick ? [false] : [false, true];
   const reps = numList(args.reps, [quick ? 1 : 2], 'reps')[0]!;
-  const costN = numList(args['cost-n'], quick ? [1, 50, 200] : [1, 50, 200, 1000], 'cost-n');
+  const costN = numList(args['cost-n'], quick ? [1, 200] : [1, 50, 200, 1000], 'cost-n');
   const costAdv = numList(args['cost-advert'], [1, 0.1], 'cost-advert');
   const costWindow = quick ? 3 : 20;
   const timingSec = numList(args['timing-sec'], [quick ? 10 : 600], 'timing-sec')[0]!;
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
     const tv =
       typeof args['timing-daemons'] === 'string'
         ? args['timing-daemons'].split(',').map((d) => all[d] ?? usage(`unknown timing daemon ${d} (have ${Object.keys(all).join(', ')})`))
-        : variants.flatMap((v) => (v.kind === 'vipd' ? [VIPD, VIPD_RT, VIPD_FIFO] : [v]));
+        : variants.flatMap((v) => (v.kind === 'vipd' ? (quick ? [VIPD] : [VIPD, VIPD_RT]) : [v]));
     for (const stress of [false, true]) {
       for (const v of tv) {
         const row = await guard(`timing ${v.label} stress=${stress}`, () => timingRun(v, stress, 50, 0.01, timingSec));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { haveCommand } from '../helpers/netns.js';
+import { DAEMON_NODE_FLAGS } from '../../src/runtime.js';
 import { daemonCommand, keepalivedConf, masterDownIntervalMs, type KeepalivedConfSpec } from '../../src/linux/lab/daemons.js';
 
 const full: KeepalivedConfSpec = {
@@ -79,8 +80,11 @@ test('daemon command lines: keepalived flags for both daemons, private pid files
   assert.deepEqual(ka, ['-n', '-l', '-D', '-P', '-f', '/tmp/x/keepalived.conf', '-p', '/tmp/x/daemon.pid', '-r', '/tmp/x/vrrp.pid']);
   const [v, va] = daemonCommand('vipd', '/tmp/x', ['--log-format', 'json']);
   assert.equal(v, process.execPath);
-  assert.match(va[0]!, /bin\/vipd$/);
-  assert.deepEqual(va.slice(1), [
+  // Node's options for the daemon (src/runtime.ts, as bin/vipd's first line), then the launcher.
+  const n = DAEMON_NODE_FLAGS.length;
+  assert.deepEqual(va.slice(0, n), [...DAEMON_NODE_FLAGS]);
+  assert.match(va[n]!, /bin\/vipd$/);
+  assert.deepEqual(va.slice(n + 1), [
     'run',
     ...ka,
     '--control-socket',
