@@ -57,7 +57,7 @@ export async function timingRun(variant: DaemonVariant, stress: boolean, n: numb
     const settled = await waitSettled(r1, r2, n, 20_000);
     const file = join(topo.tempDir('pcap'), 'adverts.pcap');
     const dump = topo.spawn('R2', 'tcpdump', ['-i', 'eth0', '-n', '-s', '80', '-B', '16384', '-U', '-w', file, 'ip proto 112']);
-    await dump.waitForLine(/listening on/, { timeoutMs: 10_000 });
+    await dump.waitForLine(/listening on/, { timeoutMs: 30_000 });
     if (stress) {
       stressProc = topo.spawn('H', 'stress-ng', ['--cpu', '2', '--timeout', `${durationSec + 5}s`]);
       await new Promise((r) => setTimeout(r, 1_000));
