@@ -40,7 +40,7 @@ interface Results {
 
 function usage(msg: string): never {
   process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--quick] [--only failover,cost,timing,reload] [--daemons vipd,keepalived] ` +
-    '[--intervals 1,0.1,0.05,0.01] [--vmac off,on] [--reps N] [--cost-n 1,50,200,1000] [--cost-advert 1,0.1] [--timing-sec N] [--timing-daemons vipd,vipd-rt,vipd-fifo,keepalived] [--out DIR] [--chart FILE.json]\n');
+    '[--intervals 1,0.1,0.05,0.01] [--vmac off,on] [--reps N] [--cost-n 1,50,200,1000] [--cost-advert 1,0.1] [--timing-sec N] [--timing-daemons vipd,vipd-rt,vipd-fifo,keepalived] [--timing-stress no,yes] [--out DIR] [--chart FILE.json]\n');
   process.exit(2);
 }
 
@@ -202,7 +202,8 @@ async function main(): Promise<void> {
       typeof args['timing-daemons'] === 'string'
         ? args['timing-daemons'].split(',').map((d) => all[d] ?? usage(`unknown timing daemon ${d} (have ${Object.keys(all).join(', ')})`))
         : variants.flatMap((v) => (v.kind === 'vipd' ? (quick ? [VIPD] : [VIPD, VIPD_RT]) : [v]));
-    for (const stress of [false, true]) {
+    const stresses = typeof args['timing-stress'] === 'string' ? args['timing-stress'].split(',').map((x) => x === 'yes') : [false, true];
+    for (const stress of stresses) {
       for (const v of tv) {
         const row = await guard(`timing ${v.label} stress=${stress}`, () => timingRun(v, stress, 50, 0.01, timingSec));
         if (row) res.timing.push(row);

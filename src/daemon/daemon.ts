@@ -445,7 +445,6 @@ export class Daemon extends EventEmitter implements DaemonControl, Host {
     return bytes;
   }
 
-
   private addrSpec(p: Placement): AddrSpec {
     const v = p.vip;
     const spec: AddrSpec = { family: v.family, ifindex: p.ifindex, address: p.bytes, prefixlen: v.prefix, dad: !v.nodad };

@@ -212,7 +212,7 @@ export class Instance {
       primaryAddress: src,
       initialMaster: c.state === 'MASTER' && c.priority < 255,
       downTimerAdverts: c.downTimerAdverts,
-      // Adverts due within a tenth of an interval of each other go out together (docs/daemon.md, "Advert timing").
+      // Adverts due within a tenth of an interval of each other go out together (docs/daemon.md, "Timing").
       advertAlignUs: (c.version === 2 ? this.wireInterval * 100 : c.advertIntervalCs) * 1000,
     };
   }
