@@ -21,8 +21,8 @@ import { controlRequest } from '../../src/cli/control-client.js';
 import type { DaemonStatus, InstanceStatus } from '../../src/daemon/api.js';
 import { jsonDumpSignal } from '../../src/control/signals.js';
 import { parsePrometheusText, sampleValue, type PromFamily } from './prom-parse.js';
+import { browserSkipReason, CHROMIUM, CHROMIUM_FLAGS, playwright } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PORT = 9651;
 const ADVERT_MS = 100;
 const DUMPS = { data: '/tmp/keepalived.data', stats: '/tmp/keepalived.stats', json: '/tmp/keepalived.json' };
@@ -36,19 +36,8 @@ function skipReason(): string | undefined {
 const skip = skipReason();
 const orphans = skip ? Promise.resolve([]) : cleanOrphanLabs('dct');
 
-async function loadPlaywright(): Promise<typeof import('playwright-core') | null> {
-  try {
-    return await import('playwright-core');
-  } catch {
-    return null;
-  }
-}
-const pw = await loadPlaywright();
-const browserSkip = !existsSync(CHROMIUM)
-  ? `browser part needs Debian's chromium at ${CHROMIUM} (apt-get install chromium); skipped`
-  : !pw
-    ? 'browser part needs the playwright-core dev dependency (npm ci); skipped'
-    : undefined;
+const pw = playwright;
+const browserSkip = browserSkipReason('browser part');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +111,7 @@ test('the real daemon: status within one advert of the failover, metrics, keepal
       browser = await pw!.chromium.launch({
         executablePath: wrapper,
         headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: CHROMIUM_FLAGS,
         timeout: 30_000,
       });
       page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

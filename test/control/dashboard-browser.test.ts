@@ -6,41 +6,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMetricsServer } from '../../src/control/http.js';
 import { FakeDaemon } from './fake-daemon.js';
+import { browserSkipReason, CHROMIUM, CHROMIUM_FLAGS, playwright } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-async function loadPlaywright(): Promise<typeof import('playwright-core') | null> {
-  try {
-    return await import('playwright-core');
-  } catch {
-    return null;
-  }
-}
-
-const pw = await loadPlaywright();
-const skip = !existsSync(CHROMIUM)
-  ? `browser test needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it); skipped`
-  : !pw
-    ? 'browser test needs the playwright-core dev dependency (npm ci); skipped'
-    : undefined;
+const pw = playwright;
+const skip = browserSkipReason('browser test');
 
 test('dashboard: live state in the browser via SSE, transition timeline, inter-arrival chart, screenshot', { skip, timeout: 90_000 }, async () => {
   const d = new FakeDaemon();
   const server = await startMetricsServer(d, { listen: '127.0.0.1:0', tickMs: 200 });
-  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30_000 });
+  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 30_000 });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];

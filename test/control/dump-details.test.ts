@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig, parseConfigText } from '../../src/config/index.js';
 import { dumpDetailsFromConfig } from '../../src/control/dump-details.js';
 import { formatData, formatJson, type DumpDetails } from '../../src/control/dumps.js';
-import { cannedStatus } from './fake-daemon.js';
+import { CANNED_DUMP_DETAILS, cannedStatus } from './fake-daemon.js';
 
 const FIX = join(process.cwd(), 'test', 'fixtures', 'keepalived-dumps');
 
@@ -24,14 +24,7 @@ test('dump details from keepalived-a.conf equal the hand-written ones and give t
   assert.equal(derived.instances!.VI_1!.authPass, 's3cret');
   assert.deepEqual(derived.instances!.VI_1!.excludedVips, ['198.51.100.7/32']);
   assert.equal(derived.instances!.VI_6!.authType, undefined);
-  const hand: DumpDetails = {
-    routerId: 'vipd_dump_a',
-    trackFiles: { tf_maint: { path: '/tmp/vipd-dump-track-file', weight: -10 } },
-    instances: {
-      VI_1: { authType: 'PASS', authPass: 's3cret', excludedVips: ['198.51.100.7/32'], fdIn: 15, fdOut: 16 },
-      VI_6: { masterPriority: 120, fdIn: 17, fdOut: 18, ifindex: 2 },
-    },
-  };
+  const hand: DumpDetails = CANNED_DUMP_DETAILS;
   const merged: DumpDetails = {
     ...derived,
     instances: {

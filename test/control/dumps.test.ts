@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatData, formatJson, formatStats, writeDumps, type DumpDetails } from '../../src/control/dumps.js';
 import type { DaemonStatus } from '../../src/daemon/api.js';
-import { cannedStatus } from './fake-daemon.js';
+import { CANNED_DUMP_DETAILS, cannedStatus } from './fake-daemon.js';
 
 const FIX = join(process.cwd(), 'test', 'fixtures', 'keepalived-dumps');
 const fixture = (name: string) => readFileSync(join(FIX, name), 'utf8');
@@ -29,14 +29,7 @@ function fixtureStatus(): DaemonStatus {
   return s;
 }
 
-const details: DumpDetails = {
-  routerId: 'vipd_dump_a',
-  trackFiles: { tf_maint: { path: '/tmp/vipd-dump-track-file', weight: -10 } },
-  instances: {
-    VI_1: { authType: 'PASS', authPass: 's3cret', excludedVips: ['198.51.100.7/32'], fdIn: 15, fdOut: 16 },
-    VI_6: { masterPriority: 120, fdIn: 17, fdOut: 18, ifindex: 2 },
-  },
-};
+const details: DumpDetails = CANNED_DUMP_DETAILS;
 
 test('stats dump (SIGUSR2) is keepalived\'s, byte for byte', () => {
   assert.equal(formatStats(fixtureStatus()), fixture('keepalived.stats'));

@@ -12,10 +12,21 @@ import {
   type StateName,
   type TransitionInfo,
 } from '../../src/daemon/api.js';
+import type { DumpDetails } from '../../src/control/dumps.js';
 
 export function zeroCounters(): Record<CounterName, number> {
   return Object.fromEntries(COUNTER_NAMES.map((c) => [c, 0])) as Record<CounterName, number>;
 }
+
+/** The configuration-only details (keepalived's dumps) that go with cannedStatus(), as keepalived's own files show them. */
+export const CANNED_DUMP_DETAILS: DumpDetails = {
+  routerId: 'vipd_dump_a',
+  trackFiles: { tf_maint: { path: '/tmp/vipd-dump-track-file', weight: -10 } },
+  instances: {
+    VI_1: { authType: 'PASS', authPass: 's3cret', excludedVips: ['198.51.100.7/32'], fdIn: 15, fdOut: 16 },
+    VI_6: { masterPriority: 120, fdIn: 17, fdOut: 18, ifindex: 2 },
+  },
+};
 
 export function cannedStatus(): DaemonStatus {
   const vi1: InstanceStatus = {
